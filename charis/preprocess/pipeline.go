@@ -1,0 +1,144 @@
+package preprocess
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// CropRounding is how a center crop places its window when the margin is odd.
+type CropRounding string
+
+const (
+	// Floor puts the window at floor((H − crop) / 2): Hugging Face image processors.
+	Floor CropRounding = "floor"
+	// HalfEven puts it at round-half-even((H − crop) / 2): torchvision's CenterCrop, as
+	// used by openai/CLIP.
+	HalfEven CropRounding = "half_even"
+)
+
+// Spec is an encoder's image preprocessing.
+type Spec struct {
+	Resize   int          // short side becomes Resize; long side int(Resize·long/short)
+	Crop     int          // square center crop; 0 = no crop
+	Rounding CropRounding // crop window placement
+	Interp   Interp       // resampling filter
+	Rescale  float64      // multiplies uint8 values before normalising (1/255 usually)
+	Mean     [3]float64   // per-channel mean, RGB
+	Std      [3]float64   // per-channel standard deviation, RGB
+}
+
+// Validate reports the first setting that cannot work.
+func (s Spec) Validate() error {
+	switch {
+	case s.Resize <= 0:
+		return fmt.Errorf("resize must be positive, got %d", s.Resize)
+	case s.Crop < 0:
+		return fmt.Errorf("crop must be 0 (none) or positive, got %d", s.Crop)
+	case s.Crop > s.Resize:
+		return fmt.Errorf("crop %d is larger than the resized short side %d", s.Crop, s.Resize)
+	case s.Rounding != Floor && s.Rounding != HalfEven:
+		return fmt.Errorf("unknown crop rounding %q (want floor or half_even)", s.Rounding)
+	case filters[s.Interp].weight == nil:
+		return fmt.Errorf("unknown interpolation %q (want bicubic or bilinear)", s.Interp)
+	case !(s.Rescale > 0) || math.IsInf(s.Rescale, 0):
+		return fmt.Errorf("rescale must be a positive number, got %v", s.Rescale)
+	}
+	for c, sd := range s.Std {
+		if !(sd > 0) || math.IsInf(sd, 0) {
+			return fmt.Errorf("std[%d] must be a positive number, got %v", c, sd)
+		}
+	}
+	return nil
+}
+
+// ID names the preprocessing in caches and provenance: two specs with equal IDs produce
+// identical tensors from identical images.
+func (s Spec) ID() string {
+	return fmt.Sprintf("resize=%d,crop=%d,rounding=%s,interp=%s,rescale=%g,mean=%g,std=%g",
+		s.Resize, s.Crop, s.Rounding, s.Interp, s.Rescale, s.Mean, s.Std)
+}
+
+// OutputSize is the size of the image Pixels returns for a w×h input.
+func (s Spec) OutputSize(w, h int) (int, int) {
+	if s.Crop > 0 {
+		return s.Crop, s.Crop
+	}
+	return ShortSide(w, h, s.Resize)
+}
+
+// ShortSide is the size HF's get_resize_output_image_size(default_to_square=False) and
+// torchvision's Resize(int) give a w×h image: the short side becomes n, the long side
+// int(n·long/short), truncated.
+func ShortSide(w, h, n int) (int, int) {
+	if w <= h {
+		return n, int(float64(n*h) / float64(w))
+	}
+	return int(float64(n*w) / float64(h)), n
+}
+
+// CenterCrop cuts a size×size window from the middle of src.
+func CenterCrop(src *image.RGBA, size int, rounding CropRounding) (*image.RGBA, error) {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if size > w || size > h {
+		return nil, fmt.Errorf("center crop %d does not fit a %dx%d image", size, w, h)
+	}
+	left, top := cropOffset(w-size, rounding), cropOffset(h-size, rounding)
+	min := src.Rect.Min.Add(image.Pt(left, top))
+	return src.SubImage(image.Rectangle{Min: min, Max: min.Add(image.Pt(size, size))}).(*image.RGBA), nil
+}
+
+// cropOffset halves the margin: floor for HF, round-half-even for torchvision.
+func cropOffset(margin int, rounding CropRounding) int {
+	if rounding == HalfEven {
+		return int(math.RoundToEven(float64(margin) / 2))
+	}
+	return margin / 2
+}
+
+// Pixels returns the uint8 image the encoder sees, before rescaling and normalisation.
+func (s Spec) Pixels(src *image.RGBA) (*image.RGBA, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	w, h := ShortSide(src.Rect.Dx(), src.Rect.Dy(), s.Resize)
+	img, err := Resize(src, w, h, s.Interp)
+	if err != nil {
+		return nil, err
+	}
+	if s.Crop == 0 {
+		return img, nil
+	}
+	return CenterCrop(img, s.Crop, s.Rounding)
+}
+
+// Tensor writes the preprocessed pixels of src into dst as float32 CHW
+// ([3, H, W], channel-major), each value (x·Rescale − Mean[c]) / Std[c]. dst must hold
+// exactly 3·H·W values for the output size.
+func (s Spec) Tensor(src *image.RGBA, dst []float32) error {
+	img, err := s.Pixels(src)
+	if err != nil {
+		return err
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if len(dst) != 3*w*h {
+		return fmt.Errorf("tensor buffer holds %d values, want 3x%dx%d = %d", len(dst), h, w, 3*w*h)
+	}
+	var lut [3][256]float32 // exact per-channel value for every byte
+	for c := range 3 {
+		for v := range 256 {
+			lut[c][v] = float32((float64(v)*s.Rescale - s.Mean[c]) / s.Std[c])
+		}
+	}
+	plane := w * h
+	for y := 0; y < h; y++ {
+		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			dst[i] = lut[0][row[4*x]]
+			dst[plane+i] = lut[1][row[4*x+1]]
+			dst[2*plane+i] = lut[2][row[4*x+2]]
+		}
+	}
+	return nil
+}

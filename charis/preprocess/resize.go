@@ -1,0 +1,191 @@
+// Package preprocess turns decoded images into encoder inputs exactly as Pillow and the
+// Hugging Face / openai-CLIP processors do: resize (PIL's bicubic or bilinear on uint8),
+// center crop (either rounding convention), rescale and normalize.
+//
+// It promises: Resize is byte-identical to PIL.Image.resize(size, resample) with no box and
+// no reducing_gap (checked against golden fixtures made by Pillow); ShortSide computes the
+// target size as HF and torchvision do; Tensor writes float32 CHW values
+// (x·rescale − mean) / std.
+package preprocess
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// Interp is a resampling filter.
+type Interp string
+
+// The filters Pillow implements that CLIP/DINO processors use.
+const (
+	Bicubic  Interp = "bicubic"
+	Bilinear Interp = "bilinear"
+)
+
+// filter is one of Pillow's separable resampling kernels (libImaging/Resample.c).
+type filter struct {
+	support float64
+	weight  func(x float64) float64
+}
+
+// bicubicA is Pillow's cubic convolution parameter (Keys' a = −0.5).
+const bicubicA = -0.5
+
+var filters = map[Interp]filter{
+	Bilinear: {support: 1, weight: func(x float64) float64 {
+		x = math.Abs(x)
+		if x < 1 {
+			return 1 - x
+		}
+		return 0
+	}},
+	Bicubic: {support: 2, weight: func(x float64) float64 {
+		x = math.Abs(x)
+		if x < 1 {
+			return ((bicubicA+2)*x-(bicubicA+3))*x*x + 1
+		}
+		if x < 2 {
+			return (((x-5)*x+8)*x - 4) * bicubicA
+		}
+		return 0
+	}},
+}
+
+// precisionBits is Pillow's fixed-point precision for 8-bit resampling (32 − 8 − 2).
+const precisionBits = 32 - 8 - 2
+
+// coeffs holds, for each output position, the first input index, the tap count and the
+// fixed-point weights (Pillow's precompute_coeffs followed by normalize_coeffs_8bpc).
+type coeffs struct {
+	ksize  int
+	bounds []int   // [2*out]: xmin, count
+	kk     []int32 // [out*ksize]
+}
+
+func precompute(inSize, outSize int, f filter) coeffs {
+	scale := float64(inSize) / float64(outSize)
+	filterscale := math.Max(scale, 1)
+	support := f.support * filterscale
+	ksize := int(math.Ceil(support))*2 + 1
+	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), kk: make([]int32, outSize*ksize)}
+	w := make([]float64, ksize)
+	for xx := 0; xx < outSize; xx++ {
+		center := (float64(xx) + 0.5) * scale
+		ss := 1 / filterscale
+		xmin := max(int(center-support+0.5), 0) // int() truncates toward zero, like C's cast
+		xmax := min(int(center+support+0.5), inSize) - xmin
+		ww := 0.0
+		for x := 0; x < xmax; x++ {
+			w[x] = f.weight((float64(x+xmin) - center + 0.5) * ss)
+			ww += w[x]
+		}
+		for x := 0; x < xmax; x++ {
+			if ww != 0 {
+				w[x] /= ww
+			}
+			k := w[x] * (1 << precisionBits)
+			if k < 0 {
+				c.kk[xx*ksize+x] = int32(-0.5 + k)
+			} else {
+				c.kk[xx*ksize+x] = int32(0.5 + k)
+			}
+		}
+		c.bounds[2*xx], c.bounds[2*xx+1] = xmin, xmax
+	}
+	return c
+}
+
+// clip8 is Pillow's clip8: the fixed-point sum shifted back to 8 bits and clamped.
+func clip8(v int32) uint8 {
+	v >>= precisionBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// Resize returns src resized to w×h, byte-identical to Pillow's Image.resize((w, h),
+// resample) on an RGB image. Only RGB are resampled; alpha is set opaque.
+func Resize(src *image.RGBA, w, h int, interp Interp) (*image.RGBA, error) {
+	f, ok := filters[interp]
+	if !ok {
+		return nil, fmt.Errorf("unknown interpolation %q (want bicubic or bilinear)", interp)
+	}
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("resize to %dx%d: sizes must be positive", w, h)
+	}
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	if sw == w && sh == h {
+		dst := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			copy(dst.Pix[dst.PixOffset(0, y):][:4*w], src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):])
+		}
+		return dst, nil
+	}
+	horiz := precompute(sw, w, f)
+	vert := precompute(sh, h, f)
+
+	// Pillow resamples horizontally first, only over the rows the vertical pass reads.
+	img, rowOff := src, src.Rect.Min.Y
+	if sw != w {
+		first := vert.bounds[0]
+		last := vert.bounds[2*h-2] + vert.bounds[2*h-1]
+		tmp := image.NewRGBA(image.Rect(0, 0, w, last-first))
+		resampleHorizontal(tmp, src, first+src.Rect.Min.Y, horiz)
+		for i := 0; i < h; i++ {
+			vert.bounds[2*i] -= first
+		}
+		img, rowOff = tmp, 0
+	}
+	if sh == h {
+		return img, nil
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	resampleVertical(dst, img, rowOff, vert)
+	return dst, nil
+}
+
+func resampleHorizontal(dst, src *image.RGBA, rowOff int, c coeffs) {
+	const half = 1 << (precisionBits - 1)
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	for y := 0; y < h; y++ {
+		sp := src.Pix[src.PixOffset(src.Rect.Min.X, rowOff+y):]
+		dp := dst.Pix[dst.PixOffset(0, y):]
+		for xx := 0; xx < w; xx++ {
+			xmin, n := c.bounds[2*xx], c.bounds[2*xx+1]
+			k := c.kk[xx*c.ksize : xx*c.ksize+n]
+			s0, s1, s2 := int32(half), int32(half), int32(half)
+			px := sp[4*xmin : 4*(xmin+n)]
+			for x, kx := range k {
+				s0 += int32(px[4*x+0]) * kx
+				s1 += int32(px[4*x+1]) * kx
+				s2 += int32(px[4*x+2]) * kx
+			}
+			dp[4*xx+0], dp[4*xx+1], dp[4*xx+2], dp[4*xx+3] = clip8(s0), clip8(s1), clip8(s2), 0xff
+		}
+	}
+}
+
+func resampleVertical(dst, src *image.RGBA, rowOff int, c coeffs) {
+	const half = 1 << (precisionBits - 1)
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	for yy := 0; yy < h; yy++ {
+		ymin, n := c.bounds[2*yy], c.bounds[2*yy+1]
+		k := c.kk[yy*c.ksize : yy*c.ksize+n]
+		dp := dst.Pix[dst.PixOffset(0, yy):]
+		for xx := 0; xx < w; xx++ {
+			s0, s1, s2 := int32(half), int32(half), int32(half)
+			for y, ky := range k {
+				p := src.Pix[src.PixOffset(src.Rect.Min.X+xx, rowOff+ymin+y):]
+				s0 += int32(p[0]) * ky
+				s1 += int32(p[1]) * ky
+				s2 += int32(p[2]) * ky
+			}
+			dp[4*xx+0], dp[4*xx+1], dp[4*xx+2], dp[4*xx+3] = clip8(s0), clip8(s1), clip8(s2), 0xff
+		}
+	}
+}
