@@ -3,3 +3,5 @@ module github.com/charisbench/charisbench
 go 1.26.0
 
 require golang.org/x/image v0.48.0
+
+require go.yaml.in/yaml/v3 v3.0.6

@@ -17,9 +17,20 @@ const (
 	HalfEven CropRounding = "half_even"
 )
 
+// ResizeMode is how the resize target is derived from the input size.
+type ResizeMode string
+
+const (
+	// ShortSideMode scales the short side to Resize and keeps the aspect ratio (CLIP, DINO).
+	ShortSideMode ResizeMode = "short_side"
+	// SquareMode scales to Resize×Resize, ignoring the aspect ratio (segmenters).
+	SquareMode ResizeMode = "square"
+)
+
 // Spec is an encoder's image preprocessing.
 type Spec struct {
-	Resize   int          // short side becomes Resize; long side int(Resize·long/short)
+	Resize   int          // target size, per Mode
+	Mode     ResizeMode   // short_side (default when empty) or square
 	Crop     int          // square center crop; 0 = no crop
 	Rounding CropRounding // crop window placement
 	Interp   Interp       // resampling filter
@@ -28,25 +39,40 @@ type Spec struct {
 	Std      [3]float64   // per-channel standard deviation, RGB
 }
 
-// Validate reports the first setting that cannot work.
+// SpecError is an invalid setting; Field is its name in a model manifest's preprocess
+// section (resize, resize_mode, crop, crop_rounding, interpolation, rescale, std).
+type SpecError struct {
+	Field string
+	Msg   string
+}
+
+func (e *SpecError) Error() string { return e.Field + ": " + e.Msg }
+
+func specErr(field, format string, args ...any) error {
+	return &SpecError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first setting that cannot work, as a *SpecError.
 func (s Spec) Validate() error {
 	switch {
 	case s.Resize <= 0:
-		return fmt.Errorf("resize must be positive, got %d", s.Resize)
+		return specErr("resize", "must be positive, got %d", s.Resize)
+	case s.Mode != "" && s.Mode != ShortSideMode && s.Mode != SquareMode:
+		return specErr("resize_mode", "unknown mode %q (want short_side or square)", s.Mode)
 	case s.Crop < 0:
-		return fmt.Errorf("crop must be 0 (none) or positive, got %d", s.Crop)
+		return specErr("crop", "must be 0 (none) or positive, got %d", s.Crop)
 	case s.Crop > s.Resize:
-		return fmt.Errorf("crop %d is larger than the resized short side %d", s.Crop, s.Resize)
+		return specErr("crop", "%d is larger than the resized size %d", s.Crop, s.Resize)
 	case s.Rounding != Floor && s.Rounding != HalfEven:
-		return fmt.Errorf("unknown crop rounding %q (want floor or half_even)", s.Rounding)
+		return specErr("crop_rounding", "unknown rounding %q (want floor or half_even)", s.Rounding)
 	case filters[s.Interp].weight == nil:
-		return fmt.Errorf("unknown interpolation %q (want bicubic or bilinear)", s.Interp)
+		return specErr("interpolation", "unknown filter %q (want bicubic or bilinear)", s.Interp)
 	case !(s.Rescale > 0) || math.IsInf(s.Rescale, 0):
-		return fmt.Errorf("rescale must be a positive number, got %v", s.Rescale)
+		return specErr("rescale", "must be a positive number, got %v", s.Rescale)
 	}
 	for c, sd := range s.Std {
 		if !(sd > 0) || math.IsInf(sd, 0) {
-			return fmt.Errorf("std[%d] must be a positive number, got %v", c, sd)
+			return specErr("std", "value %d must be a positive number, got %v", c, sd)
 		}
 	}
 	return nil
@@ -55,8 +81,23 @@ func (s Spec) Validate() error {
 // ID names the preprocessing in caches and provenance: two specs with equal IDs produce
 // identical tensors from identical images.
 func (s Spec) ID() string {
-	return fmt.Sprintf("resize=%d,crop=%d,rounding=%s,interp=%s,rescale=%g,mean=%g,std=%g",
-		s.Resize, s.Crop, s.Rounding, s.Interp, s.Rescale, s.Mean, s.Std)
+	return fmt.Sprintf("resize=%d,mode=%s,crop=%d,rounding=%s,interp=%s,rescale=%g,mean=%g,std=%g",
+		s.Resize, s.mode(), s.Crop, s.Rounding, s.Interp, s.Rescale, s.Mean, s.Std)
+}
+
+func (s Spec) mode() ResizeMode {
+	if s.Mode == "" {
+		return ShortSideMode
+	}
+	return s.Mode
+}
+
+// resized is the size the resize step produces for a w×h input.
+func (s Spec) resized(w, h int) (int, int) {
+	if s.mode() == SquareMode {
+		return s.Resize, s.Resize
+	}
+	return ShortSide(w, h, s.Resize)
 }
 
 // OutputSize is the size of the image Pixels returns for a w×h input.
@@ -64,7 +105,7 @@ func (s Spec) OutputSize(w, h int) (int, int) {
 	if s.Crop > 0 {
 		return s.Crop, s.Crop
 	}
-	return ShortSide(w, h, s.Resize)
+	return s.resized(w, h)
 }
 
 // ShortSide is the size HF's get_resize_output_image_size(default_to_square=False) and
@@ -101,7 +142,7 @@ func (s Spec) Pixels(src *image.RGBA) (*image.RGBA, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	w, h := ShortSide(src.Rect.Dx(), src.Rect.Dy(), s.Resize)
+	w, h := s.resized(src.Rect.Dx(), src.Rect.Dy())
 	img, err := Resize(src, w, h, s.Interp)
 	if err != nil {
 		return nil, err

@@ -120,6 +120,17 @@ func TestShortSide(t *testing.T) {
 	}
 }
 
+func TestSquareMode(t *testing.T) {
+	s := Spec{Resize: 8, Mode: SquareMode, Rounding: Floor, Interp: Bilinear, Rescale: 1, Std: [3]float64{1, 1, 1}}
+	img, err := s.Pixels(image.NewRGBA(image.Rect(0, 0, 30, 10)))
+	if err != nil || img.Rect.Dx() != 8 || img.Rect.Dy() != 8 {
+		t.Fatalf("square resize of 30x10: %v (err %v), want 8x8", img.Rect, err)
+	}
+	if w, h := s.OutputSize(30, 10); w != 8 || h != 8 {
+		t.Fatalf("OutputSize = %dx%d", w, h)
+	}
+}
+
 func TestCropRounding(t *testing.T) {
 	// A margin of 3 splits 1|2 under floor and 2|1 under round-half-even (1.5 -> 2).
 	src := image.NewRGBA(image.Rect(0, 0, 7, 7))

@@ -1,0 +1,133 @@
+package charis
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FieldError is invalid input a user can find: the file, the line (0 when unknown), the
+// field path (such as encoders[1].preprocess.crop) and what is wrong with it.
+type FieldError struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// yamlDoc is a parsed YAML file that remembers the line of every field path.
+type yamlDoc struct {
+	file  string
+	lines map[string]int // "encoders[1].preprocess.crop" -> line
+}
+
+// parseYAML decodes data into v, rejecting unknown fields, and records field lines.
+// Syntax and type errors come back as *FieldError.
+func parseYAML(file string, data []byte, v any) (*yamlDoc, error) {
+	doc := &yamlDoc{file: file, lines: map[string]int{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &FieldError{File: file, Msg: "file is empty"}
+	}
+	doc.record("", root.Content[0])
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return nil, yamlError(file, err)
+	}
+	return doc, nil
+}
+
+func (d *yamlDoc) record(path string, n *yaml.Node) {
+	d.lines[path] = n.Line
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if path != "" {
+				key = path + "." + key
+			}
+			d.lines[key] = n.Content[i].Line
+			d.record(key, n.Content[i+1])
+			d.lines[key] = n.Content[i].Line // the key's line names the field best
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.record(fmt.Sprintf("%s[%d]", path, i), c)
+		}
+	}
+}
+
+// errorf builds a FieldError for a field path, at the line of the nearest recorded
+// ancestor when the field itself is absent from the file.
+func (d *yamlDoc) errorf(field, format string, args ...any) *FieldError {
+	return &FieldError{File: d.file, Line: d.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *yamlDoc) line(field string) int {
+	for p := field; ; {
+		if l, ok := d.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return d.lines[""]
+		}
+		p = p[:i]
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns the YAML library's messages ("yaml: line 3: ...", or a list of
+// "line 5: field x not found in type ...") into FieldErrors naming the file.
+func yamlError(file string, err error) error {
+	msgs := []string{err.Error()}
+	if te, ok := err.(*yaml.TypeError); ok {
+		msgs = te.Errors
+	}
+	var out []string
+	first := &FieldError{File: file}
+	for i, m := range msgs {
+		fe := &FieldError{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
+		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
+			fe.Line, _ = strconv.Atoi(g[1])
+			fe.Msg = cleanTypeNames(g[2])
+		}
+		if i == 0 {
+			first = fe
+		}
+		out = append(out, fe.Error())
+	}
+	if len(out) > 1 {
+		first.Msg += fmt.Sprintf(" (and %d more: %s)", len(out)-1, strings.Join(out[1:], "; "))
+	}
+	return first
+}
+
+var typeNameRE = regexp.MustCompile(`in type charis\.\w+`)
+
+// cleanTypeNames drops Go type names from YAML messages: a user knows fields, not types.
+func cleanTypeNames(s string) string {
+	return strings.TrimSpace(typeNameRE.ReplaceAllString(s, ""))
+}

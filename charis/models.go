@@ -1,0 +1,330 @@
+package charis
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/charisbench/charisbench/charis/clip"
+	"github.com/charisbench/charisbench/charis/preprocess"
+)
+
+// Role is what an encoder does for the metric.
+type Role string
+
+// The roles a model manifest may declare, each at most once.
+const (
+	RoleIdentity  Role = "identity"   // DINO/DINOv2-style ViT: CLS + patch tokens
+	RoleCLIPImage Role = "clip_image" // CLIP image tower: one embedding per image
+	RoleCLIPText  Role = "clip_text"  // CLIP text tower: one embedding per prompt
+	RoleSegmenter Role = "segmenter"  // subject mask logits
+	RoleIQA       Role = "iqa"        // scalar image quality
+)
+
+// Roles lists the known roles in manifest order.
+var Roles = []Role{RoleIdentity, RoleCLIPImage, RoleCLIPText, RoleSegmenter, RoleIQA}
+
+// BuiltinVocab names the CLIP vocabulary compiled into charisbench.
+const BuiltinVocab = "builtin"
+
+// ModelManifest is a parsed, validated models.yaml.
+type ModelManifest struct {
+	Version  int           `yaml:"version"`
+	Encoders []EncoderSpec `yaml:"encoders"`
+
+	path string   // the manifest file
+	doc  *yamlDoc // field lines, for errors found after loading
+}
+
+// EncoderSpec declares one ONNX encoder.
+type EncoderSpec struct {
+	Name        string          `yaml:"name"`
+	Role        Role            `yaml:"role"`
+	Path        string          `yaml:"path"`   // relative to the manifest
+	SHA256      string          `yaml:"sha256"` // of the .onnx file
+	Input       string          `yaml:"input"`  // input name; empty: the model's only input
+	Preprocess  *PreprocessSpec `yaml:"preprocess"`
+	Text        *TextSpec       `yaml:"text"`
+	Output      OutputSpec      `yaml:"output"`
+	Calibration *Calibration    `yaml:"calibration"`
+
+	index int // position in the manifest, for error paths
+}
+
+// PreprocessSpec is the image preprocessing of an image encoder, in manifest terms.
+type PreprocessSpec struct {
+	Resize        int       `yaml:"resize"`
+	ResizeMode    string    `yaml:"resize_mode"`   // short_side (default) | square
+	Crop          int       `yaml:"crop"`          // 0: none
+	CropRounding  string    `yaml:"crop_rounding"` // floor (HF) | half_even (torchvision)
+	Interpolation string    `yaml:"interpolation"` // bicubic | bilinear
+	Rescale       *float64  `yaml:"rescale"`       // default 1/255
+	Mean          []float64 `yaml:"mean"`
+	Std           []float64 `yaml:"std"`
+}
+
+// TextSpec configures a text encoder's tokenizer.
+type TextSpec struct {
+	Vocab         string `yaml:"vocab"`        // "builtin" or a BPE merges file, relative to the manifest
+	VocabSHA256   string `yaml:"vocab_sha256"` // required for a file
+	ContextLength int    `yaml:"context_length"`
+}
+
+// OutputSpec selects what an encoder's output means.
+type OutputSpec struct {
+	Name           string `yaml:"name"`            // output name; empty: the model's first output
+	CLSToken       *bool  `yaml:"cls_token"`       // identity: token 0 is CLS (default true)
+	RegisterTokens int    `yaml:"register_tokens"` // identity: tokens after CLS to drop
+}
+
+// Calibration maps a raw score x to clamp((x − lo) / (hi − lo), 0, 1).
+type Calibration struct {
+	Lo float64 `yaml:"lo"`
+	Hi float64 `yaml:"hi"`
+}
+
+// LoadModelManifest reads and validates a model manifest. Errors are *FieldError naming
+// the file, line and field; files are not opened (see VerifyFile).
+func LoadModelManifest(path string) (*ModelManifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("model manifest: %w", err)
+	}
+	m := &ModelManifest{path: path}
+	if m.doc, err = parseYAML(path, data, m); err != nil {
+		return nil, err
+	}
+	return m, m.validate()
+}
+
+// Path is the manifest's own file.
+func (m *ModelManifest) Path() string { return m.path }
+
+// Encoder returns the encoder declared for a role, or nil.
+func (m *ModelManifest) Encoder(r Role) *EncoderSpec {
+	for i := range m.Encoders {
+		if m.Encoders[i].Role == r {
+			return &m.Encoders[i]
+		}
+	}
+	return nil
+}
+
+// ModelPath is the encoder's file, resolved against the manifest's folder.
+func (m *ModelManifest) ModelPath(e *EncoderSpec) string {
+	return m.resolve(e.Path)
+}
+
+func (m *ModelManifest) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(m.path), p)
+}
+
+// Errorf reports a problem with one of an encoder's fields (field relative to the
+// encoder, such as "output.name"), at its line in the manifest.
+func (m *ModelManifest) Errorf(e *EncoderSpec, field, format string, args ...any) error {
+	return m.doc.errorf(e.field(field), format, args...)
+}
+
+func (e *EncoderSpec) field(f string) string {
+	if f == "" {
+		return fmt.Sprintf("encoders[%d]", e.index)
+	}
+	return fmt.Sprintf("encoders[%d].%s", e.index, f)
+}
+
+// ReadModel reads an encoder's ONNX file and checks its sha256 against the manifest.
+func (m *ModelManifest) ReadModel(e *EncoderSpec) ([]byte, error) {
+	p := m.ModelPath(e)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, m.Errorf(e, "path", "cannot read model: %v", err)
+	}
+	if got := sha256Hex(data); got != e.SHA256 {
+		return nil, m.Errorf(e, "sha256", "%s has sha256 %s, manifest says %s", p, got, e.SHA256)
+	}
+	return data, nil
+}
+
+// Tokenizer returns the CLIP tokenizer of a text encoder, checking a vocabulary file's hash.
+func (m *ModelManifest) Tokenizer(e *EncoderSpec) (*clip.Tokenizer, error) {
+	if e.Text == nil {
+		return nil, m.Errorf(e, "text", "missing: a %s encoder needs text.vocab and text.context_length", e.Role)
+	}
+	if e.Text.Vocab == BuiltinVocab {
+		return clip.Default()
+	}
+	p := m.resolve(e.Text.Vocab)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, m.Errorf(e, "text.vocab", "cannot read vocabulary: %v", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	tok, err := clip.Read(io.TeeReader(f, h))
+	if err != nil {
+		return nil, m.Errorf(e, "text.vocab", "%s: %v", p, err)
+	}
+	io.Copy(h, f) // hash the whole file, also past the merges the tokenizer reads
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.Text.VocabSHA256 {
+		return nil, m.Errorf(e, "text.vocab_sha256", "%s has sha256 %s, manifest says %s", p, got, e.Text.VocabSHA256)
+	}
+	return tok, nil
+}
+
+// PixelSpec converts the manifest's preprocessing to the pixel pipeline's settings.
+func (e *EncoderSpec) PixelSpec() preprocess.Spec {
+	p := e.Preprocess
+	s := preprocess.Spec{Resize: p.Resize, Mode: preprocess.ResizeMode(p.ResizeMode), Crop: p.Crop,
+		Rounding: preprocess.CropRounding(p.CropRounding), Interp: preprocess.Interp(p.Interpolation),
+		Rescale: 1.0 / 255}
+	if s.Mode == "" {
+		s.Mode = preprocess.ShortSideMode
+	}
+	if p.Rescale != nil {
+		s.Rescale = *p.Rescale
+	}
+	copy(s.Mean[:], p.Mean)
+	copy(s.Std[:], p.Std)
+	return s
+}
+
+// HasCLS reports whether token 0 of an identity encoder's output is a CLS token.
+func (o OutputSpec) HasCLS() bool { return o.CLSToken == nil || *o.CLSToken }
+
+// PrefixTokens is how many tokens precede the patch tokens.
+func (o OutputSpec) PrefixTokens() int {
+	n := o.RegisterTokens
+	if o.HasCLS() {
+		n++
+	}
+	return n
+}
+
+// Calibrate maps a raw value to [0, 1]; without calibration it clamps x itself.
+func (c *Calibration) Calibrate(x float64) float64 {
+	lo, hi := 0.0, 1.0
+	if c != nil {
+		lo, hi = c.Lo, c.Hi
+	}
+	return min(1, max(0, (x-lo)/(hi-lo)))
+}
+
+func (m *ModelManifest) validate() error {
+	d := m.doc
+	if m.Version != 1 {
+		return d.errorf("version", "unsupported manifest version %d (want 1)", m.Version)
+	}
+	if len(m.Encoders) == 0 {
+		return d.errorf("encoders", "no encoders declared")
+	}
+	seen := map[Role]int{}
+	for i := range m.Encoders {
+		e := &m.Encoders[i]
+		e.index = i
+		if e.Name == "" {
+			e.Name = string(e.Role)
+		}
+		if !slices.Contains(Roles, e.Role) {
+			return m.Errorf(e, "role", "unknown role %q (want %s)", e.Role, joinRoles())
+		}
+		if j, dup := seen[e.Role]; dup {
+			return m.Errorf(e, "role", "role %s is already declared by encoders[%d]", e.Role, j)
+		}
+		seen[e.Role] = i
+		if e.Path == "" {
+			return m.Errorf(e, "path", "missing: the .onnx file, relative to the manifest")
+		}
+		if !isSHA256(e.SHA256) {
+			return m.Errorf(e, "sha256", "want 64 lower-case hex digits, got %q", e.SHA256)
+		}
+		if err := m.validateKind(e); err != nil {
+			return err
+		}
+		if c := e.Calibration; c != nil && !(c.Hi > c.Lo) {
+			return m.Errorf(e, "calibration", "hi (%v) must be greater than lo (%v)", c.Hi, c.Lo)
+		}
+		if e.Output.RegisterTokens < 0 {
+			return m.Errorf(e, "output.register_tokens", "must be 0 or more, got %d", e.Output.RegisterTokens)
+		}
+	}
+	return nil
+}
+
+// validateKind checks what depends on the role: text encoders tokenize, image encoders
+// preprocess.
+func (m *ModelManifest) validateKind(e *EncoderSpec) error {
+	if e.Role == RoleCLIPText {
+		if e.Preprocess != nil {
+			return m.Errorf(e, "preprocess", "a text encoder takes no image preprocessing")
+		}
+		t := e.Text
+		if t == nil {
+			return m.Errorf(e, "text", "missing: a clip_text encoder needs text.vocab and text.context_length")
+		}
+		if t.Vocab == "" {
+			return m.Errorf(e, "text.vocab", `missing: "builtin" or a BPE merges file`)
+		}
+		if t.Vocab != BuiltinVocab && !isSHA256(t.VocabSHA256) {
+			return m.Errorf(e, "text.vocab_sha256", "a vocabulary file needs its sha256 (64 hex digits), got %q", t.VocabSHA256)
+		}
+		if t.ContextLength <= 1 {
+			return m.Errorf(e, "text.context_length", "must be at least 2, got %d", t.ContextLength)
+		}
+		return nil
+	}
+	if e.Text != nil {
+		return m.Errorf(e, "text", "only a clip_text encoder takes text settings")
+	}
+	p := e.Preprocess
+	if p == nil {
+		return m.Errorf(e, "preprocess", "missing: an image encoder needs resize, crop, interpolation, mean and std")
+	}
+	if len(p.Mean) != 3 {
+		return m.Errorf(e, "preprocess.mean", "want 3 values (R, G, B), got %d", len(p.Mean))
+	}
+	if len(p.Std) != 3 {
+		return m.Errorf(e, "preprocess.std", "want 3 values (R, G, B), got %d", len(p.Std))
+	}
+	if p.CropRounding == "" {
+		return m.Errorf(e, "preprocess.crop_rounding", "missing: floor (Hugging Face) or half_even (torchvision, openai/CLIP)")
+	}
+	var se *preprocess.SpecError
+	if err := e.PixelSpec().Validate(); errors.As(err, &se) {
+		return m.Errorf(e, "preprocess."+se.Field, "%s", se.Msg)
+	}
+	return nil
+}
+
+func joinRoles() string {
+	s := make([]string, len(Roles))
+	for i, r := range Roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

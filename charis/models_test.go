@@ -1,0 +1,135 @@
+package charis
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const tinyManifest = "../testdata/models/models.yaml"
+
+func TestLoadTinyManifest(t *testing.T) {
+	m, err := LoadModelManifest(tinyManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Roles {
+		e := m.Encoder(r)
+		if e == nil {
+			t.Fatalf("role %s missing", r)
+		}
+		if _, err := m.ReadModel(e); err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
+	}
+	id := m.Encoder(RoleIdentity)
+	if id.Output.PrefixTokens() != 3 {
+		t.Errorf("identity prefix tokens = %d, want CLS + 2 registers", id.Output.PrefixTokens())
+	}
+	if s := id.PixelSpec(); s.Resize != 256 || s.Crop != 224 || s.Rescale != 1.0/255 || s.Std[2] != 0.225 {
+		t.Errorf("identity pixel spec %+v", s)
+	}
+	if _, err := m.Tokenizer(m.Encoder(RoleCLIPText)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestManifestErrors: each broken manifest is rejected with the file, line and field.
+func TestManifestErrors(t *testing.T) {
+	const good = `version: 1
+encoders:
+  - name: dino
+    role: identity
+    path: identity.onnx
+    sha256: b229c59ece757c7bdb2ec7eb23a69ab62d00337ae95d3d9cd08278f5301cdba3
+    preprocess:
+      resize: 256
+      crop: 224
+      crop_rounding: floor
+      interpolation: bicubic
+      mean: [0.485, 0.456, 0.406]
+      std: [0.229, 0.224, 0.225]
+`
+	cases := []struct {
+		name, old, new, want string
+	}{
+		{"unknown field", "      crop: 224\n", "      crop: 224\n      cropp: 3\n", "m.yaml:10: field cropp not found"},
+		{"unknown role", "role: identity", "role: dino", "m.yaml:4: encoders[0].role: unknown role \"dino\""},
+		{"bad interpolation", "interpolation: bicubic", "interpolation: nearest", "m.yaml:11: encoders[0].preprocess.interpolation: unknown filter \"nearest\""},
+		{"crop too big", "crop: 224", "crop: 300", "m.yaml:9: encoders[0].preprocess.crop: 300 is larger"},
+		{"short mean", "mean: [0.485, 0.456, 0.406]", "mean: [0.5]", "m.yaml:12: encoders[0].preprocess.mean: want 3 values"},
+		{"bad hash", "sha256: b229", "sha256: zz29", "m.yaml:6: encoders[0].sha256: want 64"},
+		{"wrong type", "resize: 256", "resize: big", "m.yaml:8: cannot unmarshal"},
+		{"no rounding", "      crop_rounding: floor\n", "", "m.yaml:7: encoders[0].preprocess.crop_rounding: missing"},
+		{"bad version", "version: 1", "version: 2", "m.yaml:1: version: unsupported"},
+		{"syntax", "encoders:\n", "encoders:\n  - [\n", "m.yaml:"},
+		{"duplicate role", "", "", "m.yaml:15: encoders[1].role: role identity is already declared"},
+	}
+	dir := t.TempDir()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := strings.Replace(good, c.old, c.new, 1)
+			if c.name == "duplicate role" {
+				text += strings.SplitN(good, "encoders:\n", 2)[1]
+			}
+			path := filepath.Join(dir, "m.yaml")
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadModelManifest(path)
+			if err == nil {
+				t.Fatalf("accepted:\n%s", text)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v, want *FieldError", err, err)
+			}
+			if got := strings.TrimPrefix(err.Error(), dir+string(filepath.Separator)); !strings.HasPrefix(got, c.want) {
+				t.Fatalf("error\n  %s\nwant prefix\n  %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestReadModelChecksHash(t *testing.T) {
+	dir := t.TempDir()
+	onnx := filepath.Join(dir, "identity.onnx")
+	if err := os.WriteFile(onnx, []byte("not the model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(tinyManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "models.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModelManifest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.ReadModel(m.Encoder(RoleIdentity))
+	if err == nil || !strings.Contains(err.Error(), "models.yaml:7: encoders[0].sha256:") {
+		t.Fatalf("hash mismatch error = %v", err)
+	}
+	_, err = m.ReadModel(m.Encoder(RoleIQA))
+	if err == nil || !strings.Contains(err.Error(), "encoders[4].path: cannot read model") {
+		t.Fatalf("missing file error = %v", err)
+	}
+}
+
+func TestCalibrate(t *testing.T) {
+	c := &Calibration{Lo: 0.2, Hi: 0.6}
+	for _, x := range []struct{ in, want float64 }{{0.1, 0}, {0.2, 0}, {0.4, 0.5}, {0.6, 1}, {0.9, 1}} {
+		if got := c.Calibrate(x.in); got < x.want-1e-12 || got > x.want+1e-12 {
+			t.Errorf("Calibrate(%v) = %v, want %v", x.in, got, x.want)
+		}
+	}
+	var none *Calibration
+	if none.Calibrate(1.5) != 1 || none.Calibrate(-0.5) != 0 {
+		t.Error("nil calibration must clamp to [0, 1]")
+	}
+}
