@@ -5,3 +5,5 @@ go 1.26.0
 require golang.org/x/image v0.48.0
 
 require go.yaml.in/yaml/v3 v3.0.6
+
+require github.com/yalue/onnxruntime_go v1.27.0

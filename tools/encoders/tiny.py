@@ -122,6 +122,53 @@ def main():
         lines += yaml_lines(extra, 4)
     with open(os.path.join(args.out, "models.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    write_reference(args.out, {s[0]: s[1] for s in specs})
+
+
+# The reference image and prompts whose PyTorch outputs the Go runtime must reproduce.
+REFERENCE_IMAGE = "charis/preprocess/testdata/smooth_640x480.png"
+GOLDEN_TOKENS = "../shared/data/clip/golden_tokens.jsonl"  # texts with openai/CLIP's ids
+REFERENCE_PROMPTS = 2  # the first golden texts
+
+
+def hf_pixels(path, resize, crop, mean, std, rounding):
+    """What a Hugging Face image processor feeds the model: PIL bicubic short-side resize,
+    center crop, /255, normalise; [1, 3, crop, crop] float32."""
+    import numpy as np
+    from PIL import Image
+    im = Image.open(path).convert("RGB")
+    w, h = im.size
+    short, long = (w, h) if w <= h else (h, w)
+    size = (resize, int(resize * long / short)) if w <= h else (int(resize * long / short), resize)
+    im = im.resize(size, Image.BICUBIC)
+    w, h = im.size
+    if rounding == "floor":
+        top, left = (h - crop) // 2, (w - crop) // 2
+    else:
+        top, left = int(round((h - crop) / 2)), int(round((w - crop) / 2))
+    a = np.asarray(im.crop((left, top, left + crop, top + crop))).astype(np.float64) / 255
+    a = (a - np.array(mean)) / np.array(std)
+    return torch.from_numpy(a.transpose(2, 0, 1)[None].astype(np.float32))
+
+
+def write_reference(out, models):
+    """reference.json: outputs of the PyTorch models on REFERENCE_IMAGE, preprocessed as
+    HF processors do, and on the first golden prompts, tokenized by openai/CLIP."""
+    import json
+    with open(GOLDEN_TOKENS) as f:
+        golden = [json.loads(next(f)) for _ in range(REFERENCE_PROMPTS)]
+    prompts = [g["text"] for g in golden]
+    with torch.no_grad():
+        ident = models["identity"](hf_pixels(REFERENCE_IMAGE, 256, 224, IMAGENET_MEAN, IMAGENET_STD, "floor"))
+        img = models["clip_image"](hf_pixels(REFERENCE_IMAGE, 224, 224, CLIP_MEAN, CLIP_STD, "half_even"))
+        ids = torch.tensor([g["input_ids_77"] for g in golden])
+        txt = models["clip_text"](ids)
+    ref = {"image": REFERENCE_IMAGE, "prompts": prompts,
+           "identity_cls": ident[0, 0].tolist(), "identity_last_patch": ident[0, -1].tolist(),
+           "clip_image": img[0].tolist(), "clip_text": txt.tolist()}
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
 
 
 def yaml_lines(d, indent):

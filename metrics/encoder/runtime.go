@@ -1,0 +1,250 @@
+// Package encoder runs the ONNX encoders of a model manifest through ONNX Runtime
+// (onnxruntime_go). It is the only charisbench package that imports onnxruntime_go.
+//
+// A Runtime owns the process-wide ONNX Runtime environment and the execution device;
+// a Session wraps one encoder, created once and reused for every batch. Sessions read
+// input and output names and shapes from the model and check them against the manifest's
+// role before anything runs. Image encoders take decoded images and preprocess them
+// exactly as the manifest says (package preprocess); text encoders take prompts and
+// tokenize them with CLIP's tokenizer.
+package encoder
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// LibraryEnv names the environment variable that points at a libonnxruntime build, for
+// example one with the CUDA execution provider.
+const LibraryEnv = "CHARISBENCH_ORT_LIB"
+
+// libName is the file scripts/fetch-ort.sh installs under .deps/onnxruntime.
+const libName = "libonnxruntime.so.1"
+
+// Device is where encoders run.
+type Device string
+
+// Devices. Auto uses CUDA when the library and machine provide it, else the CPU, and
+// says which it chose.
+const (
+	CPU  Device = "cpu"
+	CUDA Device = "cuda"
+	Auto Device = "auto"
+)
+
+// DefaultBatchSize is how many images or prompts go through an encoder at once.
+const DefaultBatchSize = 16
+
+// Options configure a Runtime. The zero value runs on the CPU with ONNX Runtime's default
+// thread count and DefaultBatchSize.
+type Options struct {
+	Library   string       // libonnxruntime path; empty: FindLibrary
+	Device    Device       // cpu (default), cuda or auto
+	GPU       int          // CUDA device id
+	Threads   int          // intra-op threads per session; 0: ONNX Runtime's default
+	BatchSize int          // 0: DefaultBatchSize
+	Logger    *slog.Logger // nil: slog.Default()
+}
+
+// Runtime is an initialised ONNX Runtime on one device.
+type Runtime struct {
+	opt     Options
+	device  Device // CPU or CUDA, never Auto
+	library string
+}
+
+// The ONNX Runtime environment is global to the process: one library, shared by every
+// Runtime, destroyed when the last is closed.
+var env struct {
+	sync.Mutex
+	library string
+	users   int
+}
+
+// Open loads ONNX Runtime and settles the device. Asking for CUDA where it is missing is
+// an error naming what is missing; Auto falls back to the CPU and logs why.
+func Open(opt Options) (*Runtime, error) {
+	if opt.Device == "" {
+		opt.Device = CPU
+	}
+	if opt.Device != CPU && opt.Device != CUDA && opt.Device != Auto {
+		return nil, fmt.Errorf("unknown device %q (want cpu, cuda or auto)", opt.Device)
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = DefaultBatchSize
+	}
+	if opt.Threads < 0 {
+		return nil, fmt.Errorf("threads must be 0 (ONNX Runtime's default) or more, got %d", opt.Threads)
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	lib := opt.Library
+	if lib == "" {
+		var err error
+		if lib, err = FindLibrary(); err != nil {
+			return nil, err
+		}
+	}
+	if err := acquireEnv(lib); err != nil {
+		return nil, err
+	}
+	rt := &Runtime{opt: opt, device: CPU, library: lib}
+	if opt.Device == CPU {
+		return rt, nil
+	}
+	err := rt.probeCUDA()
+	switch {
+	case err == nil:
+		rt.device = CUDA
+	case opt.Device == CUDA:
+		rt.Close()
+		return nil, err
+	default:
+		opt.Logger.Warn("device auto: CUDA unavailable, running encoders on the CPU", "reason", err)
+	}
+	return rt, nil
+}
+
+func acquireEnv(lib string) error {
+	env.Lock()
+	defer env.Unlock()
+	if env.users > 0 {
+		if env.library != lib {
+			return fmt.Errorf("ONNX Runtime is already loaded from %s; one process can load one library (asked for %s)", env.library, lib)
+		}
+		env.users++
+		return nil
+	}
+	if _, err := os.Stat(lib); err != nil {
+		return fmt.Errorf("ONNX Runtime library: %w (set %s or run `make ort`)", err, LibraryEnv)
+	}
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("loading ONNX Runtime from %s: %w", lib, err)
+	}
+	env.library, env.users = lib, 1
+	return nil
+}
+
+// Close releases the runtime; the environment goes when its last user closes.
+func (rt *Runtime) Close() error {
+	env.Lock()
+	defer env.Unlock()
+	env.users--
+	if env.users > 0 {
+		return nil
+	}
+	return ort.DestroyEnvironment()
+}
+
+// Device is where this runtime's sessions run: CPU or CUDA.
+func (rt *Runtime) Device() Device { return rt.device }
+
+// Library is the libonnxruntime in use.
+func (rt *Runtime) Library() string { return rt.library }
+
+// Version is the ONNX Runtime version string.
+func (rt *Runtime) Version() string { return ort.GetVersion() }
+
+// probeCUDA checks that the CUDA execution provider can be attached.
+func (rt *Runtime) probeCUDA() error {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return err
+	}
+	defer so.Destroy()
+	return rt.appendCUDA(so)
+}
+
+func (rt *Runtime) appendCUDA(so *ort.SessionOptions) error {
+	cuda, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return cudaError(rt.library, err)
+	}
+	defer cuda.Destroy()
+	if err := cuda.Update(map[string]string{"device_id": fmt.Sprint(rt.opt.GPU)}); err != nil {
+		return cudaError(rt.library, err)
+	}
+	if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+		return cudaError(rt.library, err)
+	}
+	return nil
+}
+
+func cudaError(lib string, err error) error {
+	return fmt.Errorf("CUDA requested but ONNX Runtime's CUDA execution provider is unavailable (%v); "+
+		"the library in use, %s, needs libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside it, a CUDA 12 runtime "+
+		"with cuDNN 9, and a visible GPU: point %s at a GPU build of ONNX Runtime, or use --device cpu",
+		strings.TrimSpace(err.Error()), lib, LibraryEnv)
+}
+
+// sessionOptions builds the options every session of this runtime uses.
+func (rt *Runtime) sessionOptions() (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	if rt.opt.Threads > 0 {
+		if err := so.SetIntraOpNumThreads(rt.opt.Threads); err != nil {
+			so.Destroy()
+			return nil, err
+		}
+	}
+	if rt.device == CUDA {
+		if err := rt.appendCUDA(so); err != nil {
+			so.Destroy()
+			return nil, err
+		}
+	}
+	return so, nil
+}
+
+// FindLibrary locates libonnxruntime: $CHARISBENCH_ORT_LIB, then beside the executable,
+// then .deps/onnxruntime/ under the executable's parent or any parent of the working
+// folder (where `make ort` installs it).
+func FindLibrary() (string, error) {
+	if p := os.Getenv(LibraryEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", LibraryEnv, p, err)
+		}
+		return p, nil
+	}
+	var tried []string
+	try := func(p string) bool {
+		tried = append(tried, p)
+		_, err := os.Stat(p)
+		return err == nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		for _, p := range []string{filepath.Join(dir, libName), filepath.Join(dir, "..", ".deps", "onnxruntime", libName)} {
+			if try(p) {
+				return p, nil
+			}
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if p := filepath.Join(dir, ".deps", "onnxruntime", libName); try(p) {
+				return p, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("ONNX Runtime library (%s) not found for %s/%s; looked in: %s. Run `make ort` in the charisbench checkout or set %s",
+		libName, runtime.GOOS, runtime.GOARCH, strings.Join(tried, ", "), LibraryEnv)
+}
+
+// ErrRole is returned when an encoder is asked for work its role does not do.
+var ErrRole = errors.New("wrong encoder role")

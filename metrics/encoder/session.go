@@ -1,0 +1,347 @@
+package encoder
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/clip"
+	"github.com/charisbench/charisbench/charis/preprocess"
+)
+
+// Tensor is a batch of encoder outputs: Shape[0] rows, row-major float32.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// RowSize is the number of values per batch row.
+func (t *Tensor) RowSize() int {
+	n := 1
+	for _, d := range t.Shape[1:] {
+		n *= d
+	}
+	return n
+}
+
+// Row returns row i (no copy).
+func (t *Tensor) Row(i int) []float32 {
+	n := t.RowSize()
+	return t.Data[i*n : (i+1)*n]
+}
+
+// Session is one loaded encoder. It is safe for concurrent use.
+type Session struct {
+	rt       *Runtime
+	manifest *charis.ModelManifest
+	spec     *charis.EncoderSpec
+	sha256   string
+	in, out  ort.InputOutputInfo
+	sess     *ort.DynamicAdvancedSession
+	pixels   preprocess.Spec // image encoders
+	tok      *clip.Tokenizer // text encoders
+}
+
+// Load creates the session of the manifest's encoder for role, after checking the file's
+// sha256 and that the model's inputs and outputs fit the role.
+func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, error) {
+	spec := m.Encoder(role)
+	if spec == nil {
+		return nil, fmt.Errorf("%s: no %s encoder declared", m.Path(), role)
+	}
+	data, err := m.ReadModel(spec)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{rt: rt, manifest: m, spec: spec, sha256: spec.SHA256} // ReadModel checked it
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, m.Errorf(spec, "path", "ONNX Runtime cannot read %s: %v", m.ModelPath(spec), err)
+	}
+	if s.in, err = pick(m, spec, "input", spec.Input, ins); err != nil {
+		return nil, err
+	}
+	if s.out, err = pick(m, spec, "output.name", spec.Output.Name, outs); err != nil {
+		return nil, err
+	}
+	if err := s.checkSignature(); err != nil {
+		return nil, err
+	}
+	if role == charis.RoleCLIPText {
+		if s.tok, err = m.Tokenizer(spec); err != nil {
+			return nil, err
+		}
+	} else {
+		s.pixels = spec.PixelSpec()
+	}
+	so, err := rt.sessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{s.in.Name}, []string{s.out.Name}, so)
+	if err != nil {
+		return nil, m.Errorf(spec, "path", "creating a session for %s: %v", m.ModelPath(spec), err)
+	}
+	return s, nil
+}
+
+// pick selects an input or output by name, or the first when name is empty (inputs must
+// then be unique).
+func pick(m *charis.ModelManifest, spec *charis.EncoderSpec, field, name string, infos []ort.InputOutputInfo) (ort.InputOutputInfo, error) {
+	if name == "" {
+		if field == "input" && len(infos) != 1 {
+			return ort.InputOutputInfo{}, m.Errorf(spec, field, "the model has %d inputs (%s): name the one to feed", len(infos), names(infos))
+		}
+		return infos[0], nil
+	}
+	for _, io := range infos {
+		if io.Name == name {
+			return io, nil
+		}
+	}
+	return ort.InputOutputInfo{}, m.Errorf(spec, field, "the model has no %q (it has %s)", name, names(infos))
+}
+
+func names(infos []ort.InputOutputInfo) string {
+	s := ""
+	for i, io := range infos {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s %v", io.Name, io.Dimensions)
+	}
+	return s
+}
+
+// checkSignature compares the model's declared input and output with what the role needs.
+// Dimensions of -1 (dynamic) match anything.
+func (s *Session) checkSignature() error {
+	m, e := s.manifest, s.spec
+	in, out := s.in.Dimensions, s.out.Dimensions
+	fits := func(dim int64, want int) bool { return dim < 0 || dim == int64(want) }
+	if e.Role == charis.RoleCLIPText {
+		dt := s.in.DataType
+		if dt != ort.TensorElementDataTypeInt64 && dt != ort.TensorElementDataTypeInt32 {
+			return m.Errorf(e, "input", "%s is %v; a text encoder takes int64 or int32 token ids", s.in.Name, dt)
+		}
+		if len(in) != 2 || !fits(in[1], e.Text.ContextLength) {
+			return m.Errorf(e, "text.context_length", "input %s has shape %v; want [N, %d]", s.in.Name, in, e.Text.ContextLength)
+		}
+	} else {
+		if s.in.DataType != ort.TensorElementDataTypeFloat {
+			return m.Errorf(e, "input", "%s is %v; an image encoder takes float32 pixels", s.in.Name, s.in.DataType)
+		}
+		spec := e.PixelSpec()
+		side := spec.Crop
+		if side == 0 && spec.Mode == preprocess.SquareMode {
+			side = spec.Resize
+		}
+		if len(in) != 4 || !fits(in[1], 3) {
+			return m.Errorf(e, "input", "%s has shape %v; want [N, 3, H, W]", s.in.Name, in)
+		}
+		if side > 0 && (!fits(in[2], side) || !fits(in[3], side)) {
+			return m.Errorf(e, "preprocess", "preprocessing gives %dx%d images but input %s has shape %v", side, side, s.in.Name, in)
+		}
+		if side == 0 && (in[2] > 0 || in[3] > 0) {
+			return m.Errorf(e, "preprocess.crop", "input %s has fixed shape %v, but without a crop image sizes vary: set crop", s.in.Name, in)
+		}
+	}
+	if s.out.DataType != ort.TensorElementDataTypeFloat {
+		return m.Errorf(e, "output.name", "%s is %v; want float32", s.out.Name, s.out.DataType)
+	}
+	want := map[charis.Role]string{
+		charis.RoleIdentity:  "[N, tokens, D]",
+		charis.RoleCLIPImage: "[N, E]",
+		charis.RoleCLIPText:  "[N, E]",
+		charis.RoleSegmenter: "[N, 1, H, W] or [N, H, W]",
+		charis.RoleIQA:       "[N] or [N, 1]",
+	}[e.Role]
+	ok := map[charis.Role]bool{
+		charis.RoleIdentity:  len(out) == 3,
+		charis.RoleCLIPImage: len(out) == 2,
+		charis.RoleCLIPText:  len(out) == 2,
+		charis.RoleSegmenter: len(out) == 3 || (len(out) == 4 && fits(out[1], 1)),
+		charis.RoleIQA:       len(out) == 1 || (len(out) == 2 && fits(out[1], 1)),
+	}[e.Role]
+	if !ok {
+		return m.Errorf(e, "output.name", "%s has shape %v; a %s encoder gives %s", s.out.Name, out, e.Role, want)
+	}
+	if e.Role == charis.RoleIdentity && out[1] > 0 {
+		if err := s.checkTokens(int(out[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTokens checks that tokens minus CLS and registers leave a square patch grid.
+func (s *Session) checkTokens(tokens int) error {
+	p := tokens - s.spec.Output.PrefixTokens()
+	g := int(math.Round(math.Sqrt(float64(p))))
+	if p <= 0 || g*g != p {
+		return s.manifest.Errorf(s.spec, "output.register_tokens",
+			"%d tokens less %d prefix tokens (CLS + registers) leave %d patches, not a square grid", tokens, s.spec.Output.PrefixTokens(), p)
+	}
+	return nil
+}
+
+// Close releases the session.
+func (s *Session) Close() error { return s.sess.Destroy() }
+
+// Spec is the manifest entry this session runs.
+func (s *Session) Spec() *charis.EncoderSpec { return s.spec }
+
+// SHA256 is the hash of the model file, for caches and provenance.
+func (s *Session) SHA256() string { return s.sha256 }
+
+// InputInfo and OutputInfo describe the model's tensors as ONNX Runtime reads them.
+func (s *Session) InputInfo() (name string, dims []int64) { return s.in.Name, s.in.Dimensions }
+
+// OutputInfo describes the selected output.
+func (s *Session) OutputInfo() (name string, dims []int64) { return s.out.Name, s.out.Dimensions }
+
+// Pixels is the image preprocessing of an image encoder.
+func (s *Session) Pixels() preprocess.Spec { return s.pixels }
+
+// EncodeImages preprocesses images (in parallel) and runs them through the encoder in
+// batches. Output row i belongs to imgs[i].
+func (s *Session) EncodeImages(imgs []*image.RGBA) (*Tensor, error) {
+	if s.tok != nil {
+		return nil, fmt.Errorf("%s: %w: a text encoder takes prompts, not images", s.spec.Name, ErrRole)
+	}
+	var out *Tensor
+	for start := 0; start < len(imgs); start += s.rt.opt.BatchSize {
+		batch := imgs[start:min(start+s.rt.opt.BatchSize, len(imgs))]
+		input, err := s.imageBatch(batch)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = s.run(input, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// imageBatch preprocesses a batch into one [N, 3, H, W] tensor.
+func (s *Session) imageBatch(imgs []*image.RGBA) (ort.Value, error) {
+	w, h := s.pixels.OutputSize(imgs[0].Rect.Dx(), imgs[0].Rect.Dy())
+	for i, img := range imgs[1:] {
+		if w2, h2 := s.pixels.OutputSize(img.Rect.Dx(), img.Rect.Dy()); w2 != w || h2 != h {
+			return nil, fmt.Errorf("%s: image %d preprocesses to %dx%d, image 0 to %dx%d; without a crop a batch needs equal sizes",
+				s.spec.Name, i+1, w2, h2, w, h)
+		}
+	}
+	plane := 3 * w * h
+	data := make([]float32, len(imgs)*plane)
+	errs := make([]error, len(imgs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, img := range imgs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = s.pixels.Tensor(img, data[i*plane:(i+1)*plane])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
+		}
+	}
+	return ort.NewTensor(ort.NewShape(int64(len(imgs)), 3, int64(h), int64(w)), data)
+}
+
+// EncodeTexts tokenizes prompts and runs them through a text encoder in batches.
+func (s *Session) EncodeTexts(texts []string) (*Tensor, error) {
+	if s.tok == nil {
+		return nil, fmt.Errorf("%s: %w: an image encoder takes images, not prompts", s.spec.Name, ErrRole)
+	}
+	ctx := s.spec.Text.ContextLength
+	var out *Tensor
+	for start := 0; start < len(texts); start += s.rt.opt.BatchSize {
+		batch := texts[start:min(start+s.rt.opt.BatchSize, len(texts))]
+		shape := ort.NewShape(int64(len(batch)), int64(ctx))
+		var input ort.Value
+		var err error
+		if s.in.DataType == ort.TensorElementDataTypeInt32 {
+			ids := make([]int32, 0, len(batch)*ctx)
+			for _, t := range batch {
+				for _, id := range s.tok.Tokenize(t, ctx) {
+					ids = append(ids, int32(id))
+				}
+			}
+			input, err = ort.NewTensor(shape, ids)
+		} else {
+			ids := make([]int64, 0, len(batch)*ctx)
+			for _, t := range batch {
+				ids = append(ids, s.tok.Tokenize(t, ctx)...)
+			}
+			input, err = ort.NewTensor(shape, ids)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out, err = s.run(input, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// run feeds one batch, frees the input, and appends the output rows to acc.
+func (s *Session) run(input ort.Value, acc *Tensor) (*Tensor, error) {
+	defer input.Destroy()
+	outputs := []ort.Value{nil}
+	if err := s.sess.Run([]ort.Value{input}, outputs); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
+	}
+	defer outputs[0].Destroy()
+	t, ok := outputs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("%s: output %s is %T, want a float32 tensor", s.spec.Name, s.out.Name, outputs[0])
+	}
+	shape := make([]int, len(t.GetShape()))
+	for i, d := range t.GetShape() {
+		shape[i] = int(d)
+	}
+	if s.spec.Role == charis.RoleIdentity {
+		if err := s.checkTokens(shape[1]); err != nil {
+			return nil, err
+		}
+	}
+	data := t.GetData()
+	for _, v := range data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%s: output %s holds %v", s.spec.Name, s.out.Name, v)
+		}
+	}
+	if acc == nil {
+		return &Tensor{Shape: shape, Data: append([]float32(nil), data...)}, nil
+	}
+	acc.Shape[0] += shape[0]
+	acc.Data = append(acc.Data, data...)
+	return acc, nil
+}
+
+// Tokens splits row i of an identity encoder's output into the CLS token (nil when the
+// model has none) and the patch tokens [grid·grid, D], registers dropped.
+func (s *Session) Tokens(t *Tensor, i int) (cls []float32, patches []float32, grid int) {
+	d := t.Shape[2]
+	row := t.Row(i)
+	o := s.spec.Output
+	if o.HasCLS() {
+		cls = row[:d]
+	}
+	patches = row[o.PrefixTokens()*d:]
+	grid = int(math.Round(math.Sqrt(float64(len(patches) / d))))
+	return cls, patches, grid
+}
