@@ -170,22 +170,28 @@ func resampleHorizontal(dst, src *image.RGBA, rowOff int, c coeffs) {
 	}
 }
 
+// resampleVertical accumulates whole source rows per tap: row-major reads keep the
+// pass cache-friendly. The sums are the same as Pillow's column order (integer adds).
 func resampleVertical(dst, src *image.RGBA, rowOff int, c coeffs) {
 	const half = 1 << (precisionBits - 1)
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	acc := make([]int32, 3*w)
 	for yy := 0; yy < h; yy++ {
 		ymin, n := c.bounds[2*yy], c.bounds[2*yy+1]
-		k := c.kk[yy*c.ksize : yy*c.ksize+n]
-		dp := dst.Pix[dst.PixOffset(0, yy):]
-		for xx := 0; xx < w; xx++ {
-			s0, s1, s2 := int32(half), int32(half), int32(half)
-			for y, ky := range k {
-				p := src.Pix[src.PixOffset(src.Rect.Min.X+xx, rowOff+ymin+y):]
-				s0 += int32(p[0]) * ky
-				s1 += int32(p[1]) * ky
-				s2 += int32(p[2]) * ky
+		for i := range acc {
+			acc[i] = half
+		}
+		for y, ky := range c.kk[yy*c.ksize : yy*c.ksize+n] {
+			sp := src.Pix[src.PixOffset(src.Rect.Min.X, rowOff+ymin+y):][:4*w]
+			for xx := 0; xx < w; xx++ {
+				acc[3*xx+0] += int32(sp[4*xx+0]) * ky
+				acc[3*xx+1] += int32(sp[4*xx+1]) * ky
+				acc[3*xx+2] += int32(sp[4*xx+2]) * ky
 			}
-			dp[4*xx+0], dp[4*xx+1], dp[4*xx+2], dp[4*xx+3] = clip8(s0), clip8(s1), clip8(s2), 0xff
+		}
+		dp := dst.Pix[dst.PixOffset(0, yy):][:4*w]
+		for xx := 0; xx < w; xx++ {
+			dp[4*xx+0], dp[4*xx+1], dp[4*xx+2], dp[4*xx+3] = clip8(acc[3*xx]), clip8(acc[3*xx+1]), clip8(acc[3*xx+2]), 0xff
 		}
 	}
 }

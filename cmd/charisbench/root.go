@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/encoder"
+)
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "charisbench",
+		Short: "Evaluate subject-driven image generation with the CHARIS metric",
+		Long: `charisbench scores (reference, prompt, generated) samples on the five CHARIS axes
+(identity consistency, prompt adherence, region-wise colour fidelity, visual quality,
+transformation diversity) with ONNX encoders, runs generators under ablation settings,
+and writes tables, plots and CI gates.
+
+Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(
+		newVersionCmd(),
+		newModelsCmd(),
+		newPreprocessCmd(),
+		newTokenizeCmd(),
+		newEmbedCmd(),
+	)
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the charisbench version and build",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			commit := charis.Commit()
+			if commit == "" {
+				commit = "unknown"
+			}
+			fmt.Fprintf(c.OutOrStdout(), "charisbench %s (commit %s, %s, %s/%s)\n",
+				charis.Version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// runtimeFlags are the ONNX Runtime settings every encoder-running command takes.
+type runtimeFlags struct {
+	device  string
+	gpu     int
+	threads int
+	batch   int
+	library string
+}
+
+func (f *runtimeFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.device, "device", "cpu", "where encoders run: cpu, cuda, or auto (cuda when available, else cpu)")
+	fl.IntVar(&f.gpu, "gpu", 0, "CUDA device id, with --device cuda or auto")
+	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: ONNX Runtime's default)")
+	fl.IntVar(&f.batch, "batch", encoder.DefaultBatchSize, "images or prompts per encoder batch")
+	fl.StringVar(&f.library, "ort-lib", "", "libonnxruntime to load (default: $"+encoder.LibraryEnv+", then the one `make ort` installs)")
+}
+
+func (f *runtimeFlags) open() (*encoder.Runtime, error) {
+	if f.batch <= 0 {
+		return nil, fmt.Errorf("--batch must be positive, got %d", f.batch)
+	}
+	return encoder.Open(encoder.Options{Library: f.library, Device: encoder.Device(f.device), GPU: f.gpu,
+		Threads: f.threads, BatchSize: f.batch})
+}
