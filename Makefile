@@ -1,0 +1,53 @@
+# charisbench — two commands set everything up on a machine with Go, gcc and npm:
+#   make demo   the main job, end to end
+#   make test   every test, with ONNX Runtime installed and required
+SHELL := /bin/bash
+GO ?= go
+ORT_DIR := .deps/onnxruntime
+ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
+BIN := bin/charisbench
+PY := /usr/bin/python3
+
+.PHONY: all build ort test lint demo bench fuzz fixtures dev-deps clean
+
+all: build
+
+build: $(BIN)
+
+$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') go.mod go.sum
+	$(GO) build -o $(BIN) ./cmd/charisbench
+
+# The ONNX Runtime shared library, from the onnxruntime-node npm package, sha256-checked.
+ort: $(ORT_LIB)
+
+$(ORT_LIB): scripts/fetch-ort.sh
+	scripts/fetch-ort.sh $(ORT_DIR)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: ort lint
+	CHARISBENCH_REQUIRE_ORT=1 $(GO) test ./...
+
+demo: ort build
+	scripts/demo.sh $(BIN) out/demo
+
+# Throughput benchmarks (images/s): decode + preprocess, and encoder batches on the CPU.
+bench: ort
+	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench . -benchtime 3s ./charis/preprocess/ ./metrics/encoder/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/
+
+# Development only: regenerate the committed fixtures with Debian's Pillow and PyTorch.
+dev-deps:
+	apt-get update && apt-get install -y python3-pil python3-numpy python3-torch
+
+fixtures:
+	$(PY) tools/fixtures/make_image_fixtures.py
+	$(PY) tools/fixtures/make_resize_goldens.py
+	$(PY) tools/encoders/tiny.py
+
+clean:
+	rm -rf bin out
