@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -121,12 +120,7 @@ func (m *ModelManifest) ModelPath(e *EncoderSpec) string {
 	return m.resolve(e.Path)
 }
 
-func (m *ModelManifest) resolve(p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(filepath.Dir(m.path), p)
-}
+func (m *ModelManifest) resolve(p string) string { return Resolve(m.path, p) }
 
 // Errorf reports a problem with one of an encoder's fields (field relative to the
 // encoder, such as "output.name"), at its line in the manifest.

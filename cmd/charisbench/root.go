@@ -36,6 +36,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newPreprocessCmd(),
 		newTokenizeCmd(),
 		newEmbedCmd(),
+		newWorldCmd(),
 	)
 	return root
 }
