@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort test lint demo bench fuzz fixtures dev-deps clean
+.PHONY: all build ort test lint demo bench fuzz fixtures world-encoders world-eval dev-deps clean
 
 all: build
 
@@ -39,6 +39,14 @@ bench: ort
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/
+
+# Identity and text-image retrieval of the world's encoders on held-out characters.
+world-eval: ort build
+	$(BIN) world check-encoders
+
+# Development only: retrain the charis-world encoders (about 20 minutes on 2 cores).
+world-encoders: build
+	$(PY) tools/world/train_encoders.py
 
 # Development only: regenerate the committed fixtures with Debian's Pillow and PyTorch.
 dev-deps:

@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
-# The end-to-end path that exists today: verify the encoders of a model manifest, show the
-# exact pixels an encoder sees, embed images and prompts, and compare them.
+# The end-to-end path that exists today, on charis-world: build a small benchmark with
+# ground truth and perturbed variants, verify its encoders, measure them on held-out
+# characters, and embed a reference, its transformed targets and another character.
 # Usage: scripts/demo.sh BIN OUT_DIR
 set -euo pipefail
 bin=${1:?usage: demo.sh BIN OUT_DIR}
 out=${2:?usage: demo.sh BIN OUT_DIR}
-models=testdata/models/models.yaml
+w=$out/world
+rm -rf "$w"
 mkdir -p "$out"
-imgs=(charis/preprocess/testdata/smooth_640x480.png charis/preprocess/testdata/smooth_301x1023.png
-      charis/imageio/testdata/orient6.jpg)
 
-echo "== 1. verify the encoders of $models"
-"$bin" models verify "$models"
+echo "== 1. build a charis-world benchmark (8 characters x 3 prompts, two perturbed variants)"
+"$bin" world build --subjects 8 --prompts-per-subject 3 --seed 1 --perturb identity_swap@0.5,blur@1 "$w"
+head -c 300 "$w/manifest.jsonl"; echo " ..."
 
-echo; echo "== 2. the pixels the identity encoder sees (resize 256 bicubic, crop 224)"
-"$bin" preprocess --manifest "$models" --role identity "${imgs[0]}" -o "$out/identity_input.png"
+echo; echo "== 2. verify the world's encoders"
+"$bin" models verify "$w/models.yaml"
 
-echo; echo "== 3. identity embeddings (CLS) and their cosines"
-"$bin" embed --models "$models" --role identity "${imgs[@]}" > "$out/embed_identity.json"
-echo; echo "== 4. CLIP text embeddings of two prompts"
-"$bin" embed --models "$models" --role clip_text "the character, turned left" "the character, on a green background" > "$out/embed_text.json"
-echo; echo "== 5. CLIP input ids"
-echo "the character, turned left, on a green background, in dim light" | "$bin" tokenize | tee "$out/tokens.jsonl"
+echo; echo "== 3. do they mean something? retrieval on held-out characters"
+"$bin" world check-encoders --subjects 50 --queries 2 --prompts 100
 
-cosines() { # the "cosine" matrix of an embed output, on one line
-  sed -n '/"cosine"/,$p' "$1" | tr -d ' \n' | sed 's/"cosine"://; s/}$//'
-}
-echo; echo "identity cosines: $(cosines "$out/embed_identity.json")"
-echo "text cosines:     $(cosines "$out/embed_text.json")"
+echo; echo "== 4. identity embeddings: reference s0000, two of its targets, another character"
+"$bin" embed --models "$w/models.yaml" --role identity "$w/references/s0000.png" \
+  "$w/targets/s0000_p00.png" "$w/targets/s0000_p01.png" "$w/references/s0001.png" > "$out/embed_identity.json"
+sed -n '/"cosine"/,$p' "$out/embed_identity.json" | tr -d ' \n' | sed 's/"cosine"://; s/}$//'; echo
+
+echo; echo "== 5. the pixels the identity encoder sees, and CLIP input ids of a prompt"
+"$bin" preprocess --manifest "$w/models.yaml" --role identity "$w/targets/s0000_p00.png" -o "$out/identity_input.png"
+head -n 1 "$w/manifest.jsonl" | sed 's/.*"prompt":"\([^"]*\)".*/\1/' | tee "$out/prompt.txt" | "$bin" tokenize | tee "$out/tokens.jsonl"
+
 echo
-echo "Outputs are in $out/: identity_input.png, embed_identity.json, embed_text.json, tokens.jsonl"
-echo "(The tiny encoders have random weights: they test the machinery, the numbers mean nothing.)"
+echo "Outputs are in $out/: world/ (benchmark: manifest.jsonl, images, masks, models.yaml),"
+echo "embed_identity.json, identity_input.png, tokens.jsonl"

@@ -102,8 +102,9 @@ func (o *BuildOptions) normalize() error {
 // Build writes a benchmark to out: references/, targets/, perturbed/ images with their
 // subject masks (*.mask.png) and part maps (*.parts.png), and manifest.jsonl, whose
 // ground_truth rows point "generated" at the true target (scoring them scores a perfect
-// generator) and whose other variants are perturbations. It also writes build.json with
-// the options. The same options give byte-identical files.
+// generator) and whose other variants are perturbations. It also writes the world's
+// encoders with their manifest (models.yaml, models/) and build.json with the options.
+// The same options give byte-identical files.
 func Build(out string, opt BuildOptions) error {
 	if err := opt.normalize(); err != nil {
 		return err
@@ -160,6 +161,9 @@ func Build(out string, opt BuildOptions) error {
 	}
 	if err := f.Close(); err != nil {
 		return err
+	}
+	if err := WriteEncoders(out); err != nil {
+		return fmt.Errorf("writing the world's encoders: %w", err)
 	}
 	meta, _ := json.MarshalIndent(opt, "", " ")
 	return os.WriteFile(filepath.Join(out, "build.json"), append(meta, '\n'), 0o644)

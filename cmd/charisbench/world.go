@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/metrics/worldcheck"
 )
 
 func newWorldCmd() *cobra.Command {
@@ -13,7 +18,7 @@ func newWorldCmd() *cobra.Command {
 		Use:   "world",
 		Short: "charis-world: a synthetic subject-driven benchmark with ground truth",
 	}
-	c.AddCommand(newWorldBuildCmd())
+	c.AddCommand(newWorldBuildCmd(), newWorldCheckEncodersCmd())
 	return c
 }
 
@@ -76,5 +81,77 @@ blur, noise, jpeg, blank, copy_paste.`,
 	fl.StringVar(&opt.Split, "split", world.SplitBench, "bench or train (disjoint characters)")
 	fl.StringSliceVar(&perturbs, "perturb", nil, "perturbed variants, KIND@STRENGTH, comma-separated")
 	fl.Float64SliceVar(&allLevel, "all-perturbations", nil, "add every perturbation kind at these strengths")
+	return c
+}
+
+func newWorldCheckEncodersCmd() *cobra.Command {
+	var (
+		rf     runtimeFlags
+		opt    = worldcheck.DefaultOptions
+		models string
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "check-encoders",
+		Short: "Measure identity and text-image retrieval of encoders on held-out charis-world data",
+		Long: `Render held-out charis-world characters (the benchmark split, which the world's encoders
+never trained on) and measure:
+  identity top-1    each transformed view retrieves its character among all references,
+                    by the CLS token and by the mean subject-patch token
+  text->image top-1 each prompt retrieves its image among all held-out images (and back)
+Chance is 1/subjects and 1/prompts. Without --models, the encoders built into charisbench
+for this world are checked.`,
+		Example: "  charisbench world check-encoders\n  charisbench world check-encoders --models out/world/models.yaml --subjects 200",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if models == "" {
+				dir, err := os.MkdirTemp("", "charisbench-world-encoders-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				if err := world.WriteEncoders(dir); err != nil {
+					return err
+				}
+				models = filepath.Join(dir, world.EncoderManifest)
+			}
+			m, err := charis.LoadModelManifest(models)
+			if err != nil {
+				return err
+			}
+			rt, err := rf.open()
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			rep, err := worldcheck.Run(rt, m, opt)
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", " ")
+				return enc.Encode(rep)
+			}
+			fmt.Fprintf(out, "held-out charis-world (seed %d, %dpx)\n", opt.Seed, opt.Size)
+			fmt.Fprintf(out, "identity top-1, CLS token:           %.3f  (%d subjects x %d views; chance %.3f)\n",
+				rep.IdentityCLS, opt.Subjects, opt.Queries, 1/float64(opt.Subjects))
+			fmt.Fprintf(out, "identity top-1, mean subject patch:  %.3f\n", rep.IdentitySubject)
+			fmt.Fprintf(out, "text->image top-1:                   %.3f  (%d prompts; chance %.3f)\n",
+				rep.TextToImage, opt.Prompts, 1/float64(opt.Prompts))
+			fmt.Fprintf(out, "image->text top-1:                   %.3f\n", rep.ImageToText)
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&models, "models", "", "model manifest to check (default: the built-in charis-world encoders)")
+	fl.IntVar(&opt.Subjects, "subjects", opt.Subjects, "held-out characters in the identity gallery")
+	fl.IntVar(&opt.Queries, "queries", opt.Queries, "transformed views per character")
+	fl.IntVar(&opt.Prompts, "prompts", opt.Prompts, "held-out prompts for text-image retrieval")
+	fl.Uint64Var(&opt.Seed, "seed", opt.Seed, "seed of the held-out benchmark split")
+	fl.IntVar(&opt.Size, "size", opt.Size, "image side in pixels")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	rf.register(c)
 	return c
 }

@@ -65,8 +65,10 @@ class TextTransformer(nn.Module):
         self.blocks = nn.ModuleList(Block(dim, heads, causal=True) for _ in range(depth))
         self.ln = nn.LayerNorm(dim)
 
-    def forward(self, input_ids):  # [N, 77] int64
-        x = self.tok(torch.remainder(input_ids, self.buckets)) + self.pos  # [N, 77, D]
+    def forward(self, input_ids):  # [N, T] int64, T <= context
+        # Causal attention: ids after the end token cannot change the pooled output, so
+        # training may pass fewer than `context` ids; exports take the full context.
+        x = self.tok(torch.remainder(input_ids, self.buckets)) + self.pos[:, : input_ids.shape[1]]  # [N, T, D]
         for b in self.blocks:
             x = b(x)
         x = self.ln(x)
