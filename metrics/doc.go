@@ -1,5 +1,10 @@
-// Package metrics computes what CHARIS is made of from images, prompts and masks: the
-// encoders (subpackage encoder, the one importer of ONNX Runtime) and, as the scoring
-// stage grows, colour and image science and the per-sample scorer. It depends on charis
-// for shared types and formats, never on generators, ablations or reports.
+// Package metrics is CHARIS v1 (docs/metric.md, the project's restatement of
+// ../shared/spec/charis-v1.md): the five axes and their aggregate, each a small function
+// of what it needs — tokens, embeddings, pixels, masks — returning a raw value, a score in
+// [0, 1] and diagnostics. Subpackages hold what the axes stand on: encoder (ONNX Runtime,
+// the only importer of onnxruntime_go), ssim, kmeans, score (the scoring pipeline) and
+// cache (the embedding cache).
+//
+// Cosines are in [-1, 1]; scores are in [0, 1], higher is better. The package imports
+// charis for shared types and formats, never generators, ablations or reports.
 package metrics

@@ -1,0 +1,201 @@
+package charis
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+)
+
+// Axis names, in CHARIS order; they key per-sample results and summaries.
+const (
+	AxisIC = "ic" // identity consistency
+	AxisPA = "pa" // prompt adherence
+	AxisCF = "cf" // region-wise colour fidelity
+	AxisVQ = "vq" // visual quality
+	AxisTD = "td" // transformation diversity
+)
+
+// Axes lists the axis names in order.
+var Axes = []string{AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD}
+
+// MetricConfig is CHARIS's tunable definition (docs/metric.md). DefaultMetricConfig holds
+// the defaults of ../shared/spec/charis-v1.md; a YAML file overrides any subset.
+type MetricConfig struct {
+	Version   int                `yaml:"version" json:"version"`
+	Weights   map[string]float64 `yaml:"weights" json:"weights"`     // per axis; normalised by their sum
+	Aggregate string             `yaml:"aggregate" json:"aggregate"` // arithmetic | geometric
+	IC        ICConfig           `yaml:"ic" json:"ic"`
+	PA        PAConfig           `yaml:"pa" json:"pa"`
+	CF        CFConfig           `yaml:"cf" json:"cf"`
+	VQ        VQConfig           `yaml:"vq" json:"vq"`
+	TD        TDConfig           `yaml:"td" json:"td"`
+	Bootstrap BootstrapConfig    `yaml:"bootstrap" json:"bootstrap"`
+}
+
+// ICConfig: identity consistency.
+type ICConfig struct {
+	MaskCoverage float64 `yaml:"mask_coverage" json:"mask_coverage"` // a patch is subject when this much of it is masked
+}
+
+// PAConfig: prompt adherence.
+type PAConfig struct {
+	Identifiers []string `yaml:"identifiers" json:"identifiers"` // words removed from prompts ("sks")
+}
+
+// CFConfig: region-wise colour fidelity.
+type CFConfig struct {
+	K    int     `yaml:"k" json:"k"`       // parts clustered from the reference's subject patches
+	Tau  float64 `yaml:"tau" json:"tau"`   // CF_k = exp(−d_k / tau)
+	KL   float64 `yaml:"kl" json:"kl"`     // CIEDE2000 lightness weight
+	Seed uint64  `yaml:"seed" json:"seed"` // k-means++ seed
+}
+
+// VQConfig: visual quality.
+type VQConfig struct {
+	Antonyms        [][2]string `yaml:"antonyms" json:"antonyms"`                   // (positive, negative) prompt pairs
+	Scale           float64     `yaml:"scale" json:"scale"`                         // softmax logit scale
+	MinLumaStd      float64     `yaml:"min_luma_std" json:"min_luma_std"`           // below: a (near) constant image, VQ = 0
+	MaxClippedShare float64     `yaml:"max_clipped_share" json:"max_clipped_share"` // above: over-clipped, VQ = 0
+}
+
+// TDConfig: transformation diversity.
+type TDConfig struct {
+	SSIMSize    int         `yaml:"ssim_size" json:"ssim_size"`       // gray images are resized to this square for SSIM
+	Calibration Calibration `yaml:"spread_calibration" json:"spread"` // calibrate(spread)
+}
+
+// BootstrapConfig: confidence intervals of variant means, resampling subjects.
+type BootstrapConfig struct {
+	Draws      int     `yaml:"draws" json:"draws"`
+	Seed       uint64  `yaml:"seed" json:"seed"`
+	Confidence float64 `yaml:"confidence" json:"confidence"`
+}
+
+// Defaults of the spec, named.
+const (
+	defaultWeight        = 0.2
+	defaultMaskCoverage  = 0.5
+	defaultK             = 4
+	defaultTau           = 10
+	defaultKL            = 2
+	defaultVQScale       = 100
+	defaultMinLumaStd    = 2.0 / 255
+	defaultMaxClipped    = 0.5
+	defaultSSIMSize      = 128
+	defaultBootstrapDraw = 2000
+	minBootstrapDraws    = 1000
+)
+
+// DefaultMetricConfig returns the spec's definition.
+func DefaultMetricConfig() MetricConfig {
+	return MetricConfig{
+		Version:   1,
+		Weights:   map[string]float64{AxisIC: defaultWeight, AxisPA: defaultWeight, AxisCF: defaultWeight, AxisVQ: defaultWeight, AxisTD: defaultWeight},
+		Aggregate: "arithmetic",
+		IC:        ICConfig{MaskCoverage: defaultMaskCoverage},
+		PA:        PAConfig{Identifiers: []string{"sks"}},
+		CF:        CFConfig{K: defaultK, Tau: defaultTau, KL: defaultKL},
+		VQ: VQConfig{
+			Antonyms:        [][2]string{{"Good photo.", "Bad photo."}, {"Sharp photo.", "Blurry photo."}, {"Clean photo.", "Noisy photo."}},
+			Scale:           defaultVQScale,
+			MinLumaStd:      defaultMinLumaStd,
+			MaxClippedShare: defaultMaxClipped,
+		},
+		TD:        TDConfig{SSIMSize: defaultSSIMSize, Calibration: Calibration{Lo: 0, Hi: 1}},
+		Bootstrap: BootstrapConfig{Draws: defaultBootstrapDraw, Seed: 1, Confidence: 0.95},
+	}
+}
+
+// LoadMetricConfig reads a YAML metric config over the defaults; "" gives the defaults.
+func LoadMetricConfig(path string) (MetricConfig, error) {
+	c := DefaultMetricConfig()
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("metric config: %w", err)
+	}
+	doc, err := parseYAML(path, data, &c)
+	if err != nil {
+		return c, err
+	}
+	return c, c.validate(doc)
+}
+
+func (c *MetricConfig) validate(d *yamlDoc) error {
+	if c.Version != 1 {
+		return d.errorf("version", "unsupported metric config version %d (want 1)", c.Version)
+	}
+	sum := 0.0
+	for name, w := range c.Weights {
+		if !isAxis(name) {
+			return d.errorf("weights."+name, "unknown axis %q (want ic, pa, cf, vq, td)", name)
+		}
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return d.errorf("weights."+name, "must be a non-negative number, got %v", w)
+		}
+		sum += w
+	}
+	for _, a := range Axes {
+		if _, ok := c.Weights[a]; !ok {
+			return d.errorf("weights", "missing weight for %s (give all five)", a)
+		}
+	}
+	switch {
+	case sum <= 0:
+		return d.errorf("weights", "at least one weight must be positive")
+	case c.Aggregate != "arithmetic" && c.Aggregate != "geometric":
+		return d.errorf("aggregate", "unknown %q (want arithmetic or geometric)", c.Aggregate)
+	case !(c.IC.MaskCoverage > 0 && c.IC.MaskCoverage <= 1):
+		return d.errorf("ic.mask_coverage", "must be in (0, 1], got %v", c.IC.MaskCoverage)
+	case c.CF.K < 1:
+		return d.errorf("cf.k", "must be at least 1, got %d", c.CF.K)
+	case !(c.CF.Tau > 0):
+		return d.errorf("cf.tau", "must be positive, got %v", c.CF.Tau)
+	case !(c.CF.KL > 0):
+		return d.errorf("cf.kl", "must be positive, got %v", c.CF.KL)
+	case len(c.VQ.Antonyms) == 0:
+		return d.errorf("vq.antonyms", "give at least one (positive, negative) pair")
+	case !(c.VQ.Scale > 0):
+		return d.errorf("vq.scale", "must be positive, got %v", c.VQ.Scale)
+	case c.TD.SSIMSize < 11:
+		return d.errorf("td.ssim_size", "must be at least 11 (the SSIM window), got %d", c.TD.SSIMSize)
+	case !(c.TD.Calibration.Hi > c.TD.Calibration.Lo):
+		return d.errorf("td.spread_calibration", "hi must be greater than lo")
+	case c.Bootstrap.Draws < minBootstrapDraws:
+		return d.errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
+	case !(c.Bootstrap.Confidence > 0 && c.Bootstrap.Confidence < 1):
+		return d.errorf("bootstrap.confidence", "must be in (0, 1), got %v", c.Bootstrap.Confidence)
+	}
+	return nil
+}
+
+func isAxis(s string) bool {
+	for _, a := range Axes {
+		if a == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Weight is an axis's weight normalised so the weights sum to 1.
+func (c *MetricConfig) Weight(axis string) float64 {
+	sum := 0.0
+	for _, w := range c.Weights {
+		sum += w
+	}
+	return c.Weights[axis] / sum
+}
+
+// SHA256 identifies the resolved configuration (its canonical JSON), for provenance and
+// caches.
+func (c *MetricConfig) SHA256() string {
+	b, _ := json.Marshal(c) // maps marshal with sorted keys: canonical
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

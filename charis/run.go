@@ -1,0 +1,122 @@
+package charis
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// A scored run is a folder with samples.jsonl (one SampleResult a line, in manifest
+// order) and summary.json (a Summary). It is the contract between scoring, reporting and
+// gating.
+const (
+	SamplesFile = "samples.jsonl"
+	SummaryFile = "summary.json"
+)
+
+// Sample statuses.
+const (
+	StatusOK    = "ok"
+	StatusError = "error"
+)
+
+// AxisValue is one axis of one sample: the raw value, the score in [0, 1], and the axis's
+// diagnostics, flattened into one JSON object {"raw": .., "score": .., ...}.
+type AxisValue struct {
+	Raw   float64
+	Score float64
+	Diag  map[string]any
+}
+
+// MarshalJSON flattens the diagnostics beside raw and score.
+func (a AxisValue) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(a.Diag)+2)
+	for k, v := range a.Diag {
+		m[k] = v
+	}
+	m["raw"], m["score"] = a.Raw, a.Score
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads raw and score and keeps every other key as a diagnostic.
+func (a *AxisValue) UnmarshalJSON(b []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	raw, ok1 := m["raw"].(float64)
+	score, ok2 := m["score"].(float64)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("axis value needs numeric raw and score")
+	}
+	delete(m, "raw")
+	delete(m, "score")
+	a.Raw, a.Score, a.Diag = raw, score, m
+	return nil
+}
+
+// Classic holds the metrics other papers print, raw cosines in [-1, 1] (×100 when the
+// run was scored with that option).
+type Classic struct {
+	DINO  float64 `json:"dino"`
+	CLIPI float64 `json:"clip_i"`
+	CLIPT float64 `json:"clip_t"`
+}
+
+// SampleResult is one line of samples.jsonl.
+type SampleResult struct {
+	ID         string               `json:"id"`
+	Subject    string               `json:"subject"`
+	Variant    string               `json:"variant"`
+	Status     string               `json:"status"`
+	Reason     string               `json:"reason,omitempty"`
+	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | none
+	Axes       map[string]AxisValue `json:"axes,omitempty"`
+	CHARIS     *float64             `json:"charis,omitempty"`
+	Classic    *Classic             `json:"classic,omitempty"`
+}
+
+// Stat is a mean with its bootstrap confidence interval.
+type Stat struct {
+	Mean float64    `json:"mean"`
+	CI   [2]float64 `json:"ci"`
+}
+
+// VariantSummary aggregates one variant's samples.
+type VariantSummary struct {
+	N        int             `json:"n"`        // samples in the manifest
+	Failures int             `json:"failures"` // samples with status error
+	Failed   []string        `json:"failed,omitempty"`
+	Subjects int             `json:"subjects"`
+	CHARIS   Stat            `json:"charis"`
+	Axes     map[string]Stat `json:"axes"`
+	Classic  map[string]Stat `json:"classic"`
+}
+
+// Summary is summary.json.
+type Summary struct {
+	Variants   map[string]*VariantSummary `json:"variants"`
+	Bootstrap  BootstrapInfo              `json:"bootstrap"`
+	Provenance Provenance                 `json:"provenance"`
+	Warnings   []string                   `json:"warnings,omitempty"`
+}
+
+// BootstrapInfo records how intervals were drawn.
+type BootstrapInfo struct {
+	Unit       string  `json:"unit"` // "subject"
+	Draws      int     `json:"draws"`
+	Seed       uint64  `json:"seed"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Provenance says what produced a run.
+type Provenance struct {
+	Version          string            `json:"charisbench_version"`
+	Commit           string            `json:"commit,omitempty"`
+	Manifest         string            `json:"manifest"`
+	ManifestSHA256   string            `json:"manifest_sha256"`
+	MetricConfigHash string            `json:"metric_config_sha256"`
+	MetricConfig     MetricConfig      `json:"metric_config"`
+	ModelsManifest   string            `json:"models_manifest"`
+	Encoders         map[string]string `json:"encoders"` // role -> sha256
+	ClassicScale     float64           `json:"classic_scale"`
+}

@@ -1,0 +1,134 @@
+package metrics
+
+import (
+	"math"
+
+	"github.com/charisbench/charisbench/charis"
+)
+
+// Tokens is one image through the identity encoder.
+type Tokens struct {
+	CLS     []float32   // nil when the model has no CLS token
+	Patches [][]float32 // Grid·Grid patch tokens, row-major
+	Grid    int
+	Subject []bool // per patch: covered by the subject mask (≥ mask_coverage); nil: no mask, every patch counts
+}
+
+// subjectPatches returns the patches that count as subject.
+func (t *Tokens) subjectPatches() [][]float32 {
+	if t.Subject == nil {
+		return t.Patches
+	}
+	var out [][]float32
+	for i, p := range t.Patches {
+		if t.Subject[i] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// IC is identity consistency (spec axis 1):
+//
+//	fwd    = mean over R's subject patches of the max cosine to any of G's subject patches
+//	bwd    = the same from G to R
+//	fine   = harmonic mean(fwd, bwd)        (0 when either is ≤ 0)
+//	global = cosine(mean subject patch of R, mean subject patch of G); the CLS cosine
+//	         when there is no mask
+//	IC_raw = 0.5·fine + 0.5·global,  IC = calibrate(IC_raw)
+//
+// With no subject patch on a side (an empty mask, a subject too small for any patch),
+// fine is 0, global falls back to the CLS cosine, and the flag no_subject_patches is set.
+func IC(r, g Tokens, cal *charis.Calibration) charis.AxisValue {
+	rs, gs := r.subjectPatches(), g.subjectPatches()
+	diag := map[string]any{"r_patches": len(rs), "g_patches": len(gs)}
+	var fine, global float64
+	switch {
+	case len(rs) == 0 || len(gs) == 0:
+		diag["no_subject_patches"] = true
+		global = clsCosine(r, g)
+	default:
+		rn, gn := normalizeAll(rs), normalizeAll(gs)
+		fwd, bwd := meanMaxCosine(rn, gn), meanMaxCosine(gn, rn)
+		if fwd > 0 && bwd > 0 {
+			fine = 2 * fwd * bwd / (fwd + bwd)
+		}
+		if r.Subject == nil && g.Subject == nil {
+			global = clsCosine(r, g)
+		} else {
+			global = charis.Cosine(mean(rs), mean(gs))
+		}
+		diag["fwd"], diag["bwd"] = fwd, bwd
+	}
+	raw := 0.5*fine + 0.5*global
+	diag["fine"], diag["global"] = fine, global
+	return charis.AxisValue{Raw: raw, Score: cal.Calibrate(raw), Diag: diag}
+}
+
+func clsCosine(r, g Tokens) float64 {
+	if r.CLS != nil && g.CLS != nil {
+		return charis.Cosine(r.CLS, g.CLS)
+	}
+	return charis.Cosine(mean(r.Patches), mean(g.Patches))
+}
+
+// meanMaxCosine averages, over unit vectors a, the largest dot product with any unit b.
+func meanMaxCosine(a, b [][]float32) float64 {
+	sum := 0.0
+	for _, x := range a {
+		best := -1.0
+		for _, y := range b {
+			best = max(best, dot(x, y))
+		}
+		sum += best
+	}
+	return sum / float64(len(a))
+}
+
+func dot(a, b []float32) float64 {
+	s := 0.0
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// normalizeAll returns unit-length copies (a zero vector stays zero).
+func normalizeAll(vs [][]float32) [][]float32 {
+	out := make([][]float32, len(vs))
+	for i, v := range vs {
+		out[i] = Normalize(v)
+	}
+	return out
+}
+
+// Normalize returns v scaled to unit length (zero stays zero).
+func Normalize(v []float32) []float32 {
+	n := dot(v, v)
+	out := make([]float32, len(v))
+	if n == 0 {
+		return out
+	}
+	inv := 1 / math.Sqrt(n)
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
+	}
+	return out
+}
+
+func mean(vs [][]float32) []float32 {
+	if len(vs) == 0 {
+		return nil
+	}
+	acc := make([]float64, len(vs[0]))
+	for _, v := range vs {
+		for i, x := range v {
+			acc[i] += float64(x)
+		}
+	}
+	out := make([]float32, len(acc))
+	for i, a := range acc {
+		out[i] = float32(a / float64(len(vs)))
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package metrics
+
+import (
+	"image"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/preprocess"
+	"github.com/charisbench/charisbench/metrics/ssim"
+)
+
+// Novelty is TD's first half: 1 − max(0, SSIM(R, G)) on gray images resized to size×size
+// (Pillow's "L" conversion, bicubic). A copy of the reference scores 0.
+func Novelty(r, g *image.RGBA, size int) (float64, error) {
+	a, err := grayResized(r, size)
+	if err != nil {
+		return 0, err
+	}
+	b, err := grayResized(g, size)
+	if err != nil {
+		return 0, err
+	}
+	s, err := ssim.SSIM(a, b, 255)
+	if err != nil {
+		return 0, err
+	}
+	return 1 - max(0, s), nil
+}
+
+// grayResized converts to Pillow's "L" (ITU-R 601-2 luma, fixed point) and resizes the
+// gray image with Pillow's bicubic filter.
+func grayResized(img *image.RGBA, size int) (ssim.Gray, error) {
+	b := img.Rect
+	gray := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			p := img.Pix[img.PixOffset(b.Min.X+x, b.Min.Y+y):]
+			l := uint8((uint32(p[0])*19595 + uint32(p[1])*38470 + uint32(p[2])*7471 + 0x8000) >> 16)
+			copy(gray.Pix[gray.PixOffset(x, y):], []uint8{l, l, l, 255})
+		}
+	}
+	rs, err := preprocess.Resize(gray, size, size, preprocess.Bicubic)
+	if err != nil {
+		return ssim.Gray{}, err
+	}
+	out := ssim.Gray{W: size, H: size, Pix: make([]float64, size*size)}
+	for i := range out.Pix {
+		out.Pix[i] = float64(rs.Pix[4*i])
+	}
+	return out, nil
+}
+
+// TD is transformation diversity (spec axis 5): TD = 0.5·novelty + 0.5·calibrate(spread),
+// spread being the mean over the other generations of the same subject and variant of
+// (1 − cosine of full-image CLS tokens). With no other generation (others = 0) spread is
+// undefined: TD = novelty, flagged single_generation.
+func TD(novelty, spread float64, others int, cal *charis.Calibration) charis.AxisValue {
+	diag := map[string]any{"novelty": novelty}
+	if others == 0 {
+		diag["flag"] = "single_generation"
+		return charis.AxisValue{Raw: novelty, Score: novelty, Diag: diag}
+	}
+	diag["spread"], diag["others"] = spread, others
+	raw := 0.5*novelty + 0.5*cal.Calibrate(spread)
+	return charis.AxisValue{Raw: raw, Score: min(1, max(0, raw)), Diag: diag}
+}
+
+// Spread computes, for unit vector u_i of a group whose unit vectors sum to sum (n of
+// them), the mean of 1 − cos(u_i, u_j) over the n − 1 others without revisiting them:
+// 1 − (u_i·sum − u_i·u_i) / (n − 1).
+func Spread(u []float32, sum []float64, n int) float64 {
+	if n < 2 {
+		return 0
+	}
+	d, self := 0.0, 0.0
+	for i, x := range u {
+		d += float64(x) * sum[i]
+		self += float64(x) * float64(x)
+	}
+	return 1 - (d-self)/float64(n-1)
+}
