@@ -86,10 +86,10 @@ type VariantSummary struct {
 	N        int             `json:"n"`        // samples in the manifest
 	Failures int             `json:"failures"` // samples with status error
 	Failed   []string        `json:"failed,omitempty"`
-	Subjects int             `json:"subjects"`
-	CHARIS   Stat            `json:"charis"`
-	Axes     map[string]Stat `json:"axes"`
-	Classic  map[string]Stat `json:"classic"`
+	Subjects int             `json:"subjects"`         // subjects with at least one scored sample
+	CHARIS   *Stat           `json:"charis,omitempty"` // absent when no sample was scored
+	Axes     map[string]Stat `json:"axes,omitempty"`
+	Classic  map[string]Stat `json:"classic,omitempty"`
 }
 
 // Summary is summary.json.

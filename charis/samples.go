@@ -3,11 +3,13 @@ package charis
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Sample is one row of a sample manifest (JSON lines): a reference image, a prompt, and
@@ -40,6 +42,61 @@ func WriteSamples(w io.Writer, samples []Sample) error {
 	return bw.Flush()
 }
 
+// ReadManifest reads a sample manifest: CSV when the name ends in .csv, JSON lines
+// otherwise.
+func ReadManifest(path string) ([]Sample, error) {
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		return ReadSamplesCSV(path)
+	}
+	return ReadSamples(path)
+}
+
+// ReadSamplesCSV reads a CSV manifest whose header names the columns: id, subject,
+// variant, reference, generated (required), prompt, reference_mask, generated_mask.
+func ReadSamplesCSV(path string) ([]Sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sample manifest: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, &FieldError{File: path, Line: 1, Msg: "no CSV header: " + err.Error()}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	for _, req := range []string{"id", "subject", "variant", "reference", "generated"} {
+		if _, ok := col[req]; !ok {
+			return nil, &FieldError{File: path, Line: 1, Field: req, Msg: "missing column"}
+		}
+	}
+	var rows []Sample
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			return nil, &FieldError{File: path, Line: line, Msg: err.Error()}
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		rows = append(rows, Sample{ID: get("id"), Subject: get("subject"), Variant: get("variant"),
+			Reference: get("reference"), Prompt: get("prompt"), Generated: get("generated"),
+			ReferenceMask: get("reference_mask"), GeneratedMask: get("generated_mask")})
+	}
+	return rows, checkSamples(path, rows, nil)
+}
+
 // ReadSamples reads a JSON-lines sample manifest. Every row needs id, subject, variant,
 // reference, prompt and generated; ids are unique. Errors name the file and line.
 func ReadSamples(path string) ([]Sample, error) {
@@ -49,7 +106,7 @@ func ReadSamples(path string) ([]Sample, error) {
 	}
 	defer f.Close()
 	var out []Sample
-	seen := map[string]int{}
+	var lines []int
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -63,27 +120,41 @@ func ReadSamples(path string) ([]Sample, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, &FieldError{File: path, Line: line, Msg: "not a sample: " + err.Error()}
 		}
+		out = append(out, s)
+		lines = append(lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, checkSamples(path, out, lines)
+}
+
+// checkSamples requires the identifying fields and unique ids; lines gives each row's
+// line (nil: row i is on line i+2, after a CSV header).
+func checkSamples(path string, rows []Sample, lines []int) error {
+	if len(rows) == 0 {
+		return &FieldError{File: path, Msg: "no samples"}
+	}
+	seen := map[string]int{}
+	for i, s := range rows {
+		line := i + 2
+		if lines != nil {
+			line = lines[i]
+		}
 		for _, req := range []struct{ name, v string }{
 			{"id", s.ID}, {"subject", s.Subject}, {"variant", s.Variant},
 			{"reference", s.Reference}, {"generated", s.Generated},
 		} {
 			if req.v == "" {
-				return nil, &FieldError{File: path, Line: line, Field: req.name, Msg: "missing"}
+				return &FieldError{File: path, Line: line, Field: req.name, Msg: "missing"}
 			}
 		}
 		if prev, dup := seen[s.ID]; dup {
-			return nil, &FieldError{File: path, Line: line, Field: "id", Msg: fmt.Sprintf("%q already used on line %d", s.ID, prev)}
+			return &FieldError{File: path, Line: line, Field: "id", Msg: fmt.Sprintf("%q already used on line %d", s.ID, prev)}
 		}
 		seen[s.ID] = line
-		out = append(out, s)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, &FieldError{File: path, Msg: "no samples"}
-	}
-	return out, nil
+	return nil
 }
 
 // Resolve returns a manifest path relative to the manifest's folder (absolute paths stay).

@@ -11,7 +11,11 @@ package colour
 import "math"
 
 // Lab is a CIELAB colour under the D65 white point.
-type Lab struct{ L, A, B float64 }
+type Lab struct {
+	L float64 `json:"l"`
+	A float64 `json:"a"`
+	B float64 `json:"b"`
+}
 
 // D65 white point, XYZ with Y = 1 (CIE 15, 2° observer), as scikit-image uses.
 const (

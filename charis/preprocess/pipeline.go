@@ -161,6 +161,12 @@ func (s Spec) Tensor(src *image.RGBA, dst []float32) error {
 	if err != nil {
 		return err
 	}
+	return s.Normalize(img, dst)
+}
+
+// Normalize writes already preprocessed pixels (what Pixels returns) into dst as float32
+// CHW values (x·Rescale − Mean[c]) / Std[c]; dst must hold 3·H·W values.
+func (s Spec) Normalize(img *image.RGBA, dst []float32) error {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	if len(dst) != 3*w*h {
 		return fmt.Errorf("tensor buffer holds %d values, want 3x%dx%d = %d", len(dst), h, w, 3*w*h)

@@ -37,6 +37,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newTokenizeCmd(),
 		newEmbedCmd(),
 		newWorldCmd(),
+		newScoreCmd(),
 	)
 	return root
 }

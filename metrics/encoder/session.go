@@ -215,10 +215,27 @@ func (s *Session) EncodeImages(imgs []*image.RGBA) (*Tensor, error) {
 	if s.tok != nil {
 		return nil, fmt.Errorf("%s: %w: a text encoder takes prompts, not images", s.spec.Name, ErrRole)
 	}
+	pxs := make([]*image.RGBA, len(imgs))
+	err := parallel(len(imgs), func(i int) error {
+		var err error
+		pxs[i], err = s.pixels.Pixels(imgs[i])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
+	}
+	return s.EncodePixels(pxs)
+}
+
+// EncodePixels runs images already preprocessed by Pixels() (resized and cropped, not
+// normalised) through the encoder in batches. Output row i belongs to pxs[i].
+func (s *Session) EncodePixels(pxs []*image.RGBA) (*Tensor, error) {
+	if s.tok != nil {
+		return nil, fmt.Errorf("%s: %w: a text encoder takes prompts, not images", s.spec.Name, ErrRole)
+	}
 	var out *Tensor
-	for start := 0; start < len(imgs); start += s.rt.opt.BatchSize {
-		batch := imgs[start:min(start+s.rt.opt.BatchSize, len(imgs))]
-		input, err := s.imageBatch(batch)
+	for start := 0; start < len(pxs); start += s.rt.opt.BatchSize {
+		input, err := s.pixelBatch(pxs[start:min(start+s.rt.opt.BatchSize, len(pxs))])
 		if err != nil {
 			return nil, err
 		}
@@ -229,35 +246,44 @@ func (s *Session) EncodeImages(imgs []*image.RGBA) (*Tensor, error) {
 	return out, nil
 }
 
-// imageBatch preprocesses a batch into one [N, 3, H, W] tensor.
-func (s *Session) imageBatch(imgs []*image.RGBA) (ort.Value, error) {
-	w, h := s.pixels.OutputSize(imgs[0].Rect.Dx(), imgs[0].Rect.Dy())
-	for i, img := range imgs[1:] {
-		if w2, h2 := s.pixels.OutputSize(img.Rect.Dx(), img.Rect.Dy()); w2 != w || h2 != h {
+// pixelBatch normalises a batch of equal-sized preprocessed images into [N, 3, H, W].
+func (s *Session) pixelBatch(pxs []*image.RGBA) (ort.Value, error) {
+	w, h := pxs[0].Rect.Dx(), pxs[0].Rect.Dy()
+	for i, px := range pxs[1:] {
+		if px.Rect.Dx() != w || px.Rect.Dy() != h {
 			return nil, fmt.Errorf("%s: image %d preprocesses to %dx%d, image 0 to %dx%d; without a crop a batch needs equal sizes",
-				s.spec.Name, i+1, w2, h2, w, h)
+				s.spec.Name, i+1, px.Rect.Dx(), px.Rect.Dy(), w, h)
 		}
 	}
 	plane := 3 * w * h
-	data := make([]float32, len(imgs)*plane)
-	errs := make([]error, len(imgs))
+	data := make([]float32, len(pxs)*plane)
+	err := parallel(len(pxs), func(i int) error { return s.pixels.Normalize(pxs[i], data[i*plane:(i+1)*plane]) })
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
+	}
+	return ort.NewTensor(ort.NewShape(int64(len(pxs)), 3, int64(h), int64(w)), data)
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, img := range imgs {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = s.pixels.Tensor(img, data[i*plane:(i+1)*plane])
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
+			return err
 		}
 	}
-	return ort.NewTensor(ort.NewShape(int64(len(imgs)), 3, int64(h), int64(w)), data)
+	return nil
 }
 
 // EncodeTexts tokenizes prompts and runs them through a text encoder in batches.

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/score"
+)
+
+func newScoreCmd() *cobra.Command {
+	var (
+		rf          runtimeFlags
+		opt         score.Options
+		models      string
+		config      string
+		cachePath   string
+		noCache     bool
+		strict      bool
+		maxFailures float64
+		x100        bool
+	)
+	c := &cobra.Command{
+		Use:   "score --manifest SAMPLES --models MODELS --out DIR",
+		Short: "Score samples on the five CHARIS axes and write a scored run",
+		Long: `Score every (reference, prompt, generated) sample of a manifest (JSON lines, or CSV with a
+header) on identity consistency, prompt adherence, region-wise colour fidelity, visual
+quality and transformation diversity, plus the classic DINO, CLIP-I and CLIP-T cosines.
+
+Writes DIR/samples.jsonl (one result per sample, in manifest order), DIR/summary.json
+(per-variant means with 95% intervals from a bootstrap over subjects, failures,
+provenance) and prints a table. Finished samples are kept in DIR/work.jsonl as they
+complete: after Ctrl-C or a crash, the same command continues where it stopped.
+
+A bad sample (missing, corrupt or oversize image, empty prompt, mask of the wrong size)
+gets status "error" with a reason and the run goes on. Exit code 1 when failures exceed
+--max-failures (a fraction), or any failure with --strict; 2 for invalid input.
+
+Encoder outputs and finished samples are cached in a SQLite database (--cache), so
+re-scoring the same inputs is fast.`,
+		Example: `  charisbench score --manifest out/world/manifest.jsonl --models out/world/models.yaml --out runs/world
+  charisbench score --manifest samples.csv --models models.yaml --config metric.yaml --out runs/mine --x100`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opt.Manifest == "" || models == "" || opt.Out == "" {
+				return fmt.Errorf("--manifest, --models and --out are required")
+			}
+			if !(maxFailures >= 0 && maxFailures <= 1) {
+				return fmt.Errorf("--max-failures must be a fraction in [0, 1], got %v", maxFailures)
+			}
+			var err error
+			if opt.Models, err = charis.LoadModelManifest(models); err != nil {
+				return err
+			}
+			if opt.Config, err = charis.LoadMetricConfig(config); err != nil {
+				return err
+			}
+			if !noCache {
+				if cachePath == "" {
+					if cachePath, err = cache.DefaultPath(); err != nil {
+						return fmt.Errorf("no cache folder (%v): pass --cache PATH or --no-cache", err)
+					}
+				}
+				if opt.Cache, err = cache.Open(cachePath); err != nil {
+					return err
+				}
+				defer opt.Cache.Close()
+			}
+			if opt.Runtime, err = rf.open(); err != nil {
+				return err
+			}
+			defer opt.Runtime.Close()
+			if x100 {
+				opt.ClassicScale = 100
+			}
+			opt.Progress = terminal(c.ErrOrStderr())
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			sum, err := score.Run(ctx, opt)
+			if err != nil {
+				if ctx.Err() != nil {
+					return checkFailed{err}
+				}
+				return err
+			}
+			if err := score.WriteTable(c.OutOrStdout(), sum); err != nil {
+				return err
+			}
+			for _, w := range sum.Warnings {
+				fmt.Fprintln(c.ErrOrStderr(), "warning:", w)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "wrote %s/%s and %s/%s\n", opt.Out, charis.SamplesFile, opt.Out, charis.SummaryFile)
+			failed, total := 0, 0
+			for _, v := range sum.Variants {
+				failed, total = failed+v.Failures, total+v.N
+			}
+			switch {
+			case strict && failed > 0:
+				return checkFailed{fmt.Errorf("%d of %d samples failed (--strict)", failed, total)}
+			case float64(failed) > maxFailures*float64(total):
+				return checkFailed{fmt.Errorf("%d of %d samples failed, more than --max-failures %.3g", failed, total, maxFailures)}
+			}
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opt.Manifest, "manifest", "", "sample manifest (.jsonl, or .csv with a header)")
+	fl.StringVar(&models, "models", "", "model manifest (models.yaml)")
+	fl.StringVar(&opt.Out, "out", "", "run folder to write")
+	fl.StringVar(&config, "config", "", "metric config YAML (default: the spec's defaults, docs/metric.md)")
+	fl.StringVar(&cachePath, "cache", "", "embedding cache database (default: the user cache folder)")
+	fl.BoolVar(&noCache, "no-cache", false, "do not read or write the embedding cache")
+	fl.BoolVar(&strict, "strict", false, "exit 1 if any sample fails")
+	fl.Float64Var(&maxFailures, "max-failures", 0.05, "exit 1 if more than this fraction of samples fail")
+	fl.BoolVar(&x100, "x100", false, "print classic metrics (DINO, CLIP-I, CLIP-T) ×100, as DreamBench++ does")
+	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
+	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
+	rf.register(c)
+	c.MarkFlagsMutuallyExclusive("cache", "no-cache")
+	return c
+}
+
+// terminal returns w when it is a terminal (for progress lines), nil otherwise.
+func terminal(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return f
+}
+

@@ -1,0 +1,78 @@
+package cache
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	c, err := Open(filepath.Join(t.TempDir(), "c.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok, err := c.Get("emb", "k"); ok || err != nil {
+		t.Fatalf("empty cache: ok %v err %v", ok, err)
+	}
+	v := []float32{1.5, -2, 3.25}
+	if err := c.Put("emb", "k", EncodeFloats(v)); err != nil {
+		t.Fatal(err)
+	}
+	b, ok, err := c.Get("emb", "k")
+	got, _ := DecodeFloats(b)
+	if !ok || err != nil || !slices.Equal(got, v) {
+		t.Fatalf("got %v ok %v err %v", got, ok, err)
+	}
+	if _, ok, _ := c.Get("other-kind", "k"); ok {
+		t.Fatal("kinds are not separate")
+	}
+}
+
+// TestTwoWritersAtOnce: two independent connections (as two processes would open) write
+// and read the same database concurrently without errors or lost entries.
+func TestTwoWritersAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.sqlite")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for w, c := range []*Cache{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				key := fmt.Sprintf("%d-%d", w, i)
+				if err := c.Put("emb", key, EncodeFloats([]float32{float32(i)})); err != nil {
+					errs <- err
+				}
+				if _, _, err := c.Get("emb", fmt.Sprintf("%d-%d", 1-w, i)); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for w := range 2 {
+		for i := range n {
+			if _, ok, _ := a.Get("emb", fmt.Sprintf("%d-%d", w, i)); !ok {
+				t.Fatalf("entry %d-%d lost", w, i)
+			}
+		}
+	}
+}

@@ -1,0 +1,354 @@
+package score
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/colour"
+	"github.com/charisbench/charisbench/metrics"
+	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/encoder"
+)
+
+// record is a sample after the encoders: every axis but TD, which needs the other
+// generations of its subject and variant. Records are what work.jsonl and the sample
+// cache hold.
+type record struct {
+	Index      int                         `json:"index"`
+	ID         string                      `json:"id"`
+	Subject    string                      `json:"subject"`
+	Variant    string                      `json:"variant"`
+	Status     string                      `json:"status"`
+	Reason     string                      `json:"reason,omitempty"`
+	MaskSource string                      `json:"mask_source,omitempty"`
+	Axes       map[string]charis.AxisValue `json:"axes,omitempty"`
+	Novelty    float64                     `json:"novelty"`
+	Unit       []float32                   `json:"unit,omitempty"` // G's full-image CLS, unit length (TD's spread)
+	Classic    *charis.Classic             `json:"classic,omitempty"`
+}
+
+func errorRecord(p *prepared, reason string) *record {
+	return &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusError, Reason: reason}
+}
+
+const (
+	kindEmbedding = "embedding-v1"
+	kindSample    = "sample-v1"
+)
+
+func (sc *scorer) cachedRecord(p *prepared) (*record, bool) {
+	if sc.opt.Cache == nil {
+		return nil, false
+	}
+	b, ok, err := sc.opt.Cache.Get(kindSample, p.key)
+	if err != nil || !ok {
+		return nil, false
+	}
+	var r record
+	if json.Unmarshal(b, &r) != nil {
+		return nil, false
+	}
+	r.Index, r.ID, r.Subject, r.Variant = p.idx, p.s.ID, p.s.Subject, p.s.Variant
+	return &r, true
+}
+
+func (sc *scorer) storeRecord(key string, r *record) {
+	if b, err := json.Marshal(r); err == nil {
+		if err := sc.opt.Cache.Put(kindSample, key, b); err != nil {
+			sc.opt.Log.Warn("cache write failed", "err", err)
+		}
+	}
+}
+
+// rows encodes images with one session, through the embedding cache: the key is (image
+// bytes sha256, encoder sha256, preprocessing id). It returns each image's output row and
+// the row's shape (without the batch axis).
+func (sc *scorer) rows(s *encoder.Session, hashes []string, pxs []*image.RGBA) ([][]float32, []int, error) {
+	out := make([][]float32, len(hashes))
+	var shape []int
+	keyOf := func(h string) string { return h + "|" + s.SHA256() + "|" + s.Pixels().ID() }
+	var missIdx []int
+	var missPx []*image.RGBA
+	seen := map[string]int{} // first position of each hash among the misses
+	for i, h := range hashes {
+		if sc.opt.Cache != nil {
+			if b, ok, _ := sc.opt.Cache.Get(kindEmbedding, keyOf(h)); ok {
+				if row, sh, err := decodeRow(b); err == nil {
+					out[i], shape = row, sh
+					continue
+				}
+			}
+		}
+		if _, dup := seen[h]; !dup {
+			seen[h] = len(missPx)
+			missPx = append(missPx, pxs[i])
+		}
+		missIdx = append(missIdx, i)
+	}
+	if len(missPx) > 0 {
+		t, err := s.EncodePixels(missPx)
+		if err != nil {
+			return nil, nil, err
+		}
+		shape = t.Shape[1:]
+		for h, j := range seen {
+			if sc.opt.Cache != nil {
+				if err := sc.opt.Cache.Put(kindEmbedding, keyOf(h), encodeRow(t.Row(j), shape)); err != nil {
+					sc.opt.Log.Warn("cache write failed", "err", err)
+				}
+			}
+		}
+		for _, i := range missIdx {
+			out[i] = t.Row(seen[hashes[i]])
+		}
+	}
+	return out, shape, nil
+}
+
+// encodeRow stores a row with its shape: the number of dims, each dim, then the floats.
+func encodeRow(row []float32, shape []int) []byte {
+	head := make([]byte, 4*(1+len(shape)))
+	binary.LittleEndian.PutUint32(head, uint32(len(shape)))
+	for i, d := range shape {
+		binary.LittleEndian.PutUint32(head[4*(i+1):], uint32(d))
+	}
+	return append(head, cache.EncodeFloats(row)...)
+}
+
+func decodeRow(b []byte) ([]float32, []int, error) {
+	if len(b) < 4 {
+		return nil, nil, fmt.Errorf("short row")
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	if n > 8 || len(b) < 4*(1+n) {
+		return nil, nil, fmt.Errorf("bad row header")
+	}
+	shape := make([]int, n)
+	for i := range shape {
+		shape[i] = int(binary.LittleEndian.Uint32(b[4*(i+1):]))
+	}
+	row, err := cache.DecodeFloats(b[4*(1+n):])
+	return row, shape, err
+}
+
+// texts embeds prompts with the CLIP text encoder, through the cache.
+func (sc *scorer) texts(texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	key := func(t string) string { return sha([]byte(t)) + "|" + sc.clipText.SHA256() + "|text" }
+	var miss []string
+	var missIdx []int
+	for i, t := range texts {
+		if sc.opt.Cache != nil {
+			if b, ok, _ := sc.opt.Cache.Get(kindEmbedding, key(t)); ok {
+				if v, err := cache.DecodeFloats(b); err == nil {
+					out[i] = v
+					continue
+				}
+			}
+		}
+		miss, missIdx = append(miss, t), append(missIdx, i)
+	}
+	if len(miss) > 0 {
+		t, err := sc.clipText.EncodeTexts(miss)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range missIdx {
+			out[i] = t.Row(j)
+			if sc.opt.Cache != nil {
+				if err := sc.opt.Cache.Put(kindEmbedding, key(miss[j]), cache.EncodeFloats(out[i])); err != nil {
+					sc.opt.Log.Warn("cache write failed", "err", err)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// encodeAndScore runs the encoders over a chunk's live samples and scores them.
+func (sc *scorer) encodeAndScore(batch []*prepared) ([]*record, error) {
+	var live []*prepared
+	for _, p := range batch {
+		if p.rec == nil {
+			live = append(live, p)
+		}
+	}
+	if len(live) > 0 {
+		if err := sc.scoreLive(live); err != nil {
+			return nil, err
+		}
+	}
+	recs := make([]*record, len(batch))
+	for i, p := range batch {
+		recs[i] = p.rec
+		p.rFull, p.gFull, p.rID, p.gID, p.rClip, p.gClip = nil, nil, nil, nil, nil, nil // free pixels
+	}
+	return recs, nil
+}
+
+func (sc *scorer) scoreLive(live []*prepared) error {
+	var hashes []string
+	var idPx, clipPx []*image.RGBA
+	for _, p := range live {
+		hashes = append(hashes, p.rHash, p.gHash)
+		idPx = append(idPx, p.rID, p.gID)
+		clipPx = append(clipPx, p.rClip, p.gClip)
+	}
+	idRows, idShape, err := sc.rows(sc.id, hashes, idPx)
+	if err != nil {
+		return err
+	}
+	clipRows, _, err := sc.rows(sc.clipImg, hashes, clipPx)
+	if err != nil {
+		return err
+	}
+	var texts []string
+	for _, p := range live {
+		texts = append(texts, p.prompt)
+		texts = append(texts, p.clauses...)
+	}
+	tv, err := sc.texts(texts)
+	if err != nil {
+		return err
+	}
+	if sc.seg != nil {
+		if err := sc.segment(live); err != nil {
+			return err
+		}
+	}
+	var iqa []float64
+	if sc.iqa != nil {
+		gs := make([]*image.RGBA, len(live))
+		for i, p := range live {
+			gs[i] = p.gFull
+		}
+		t, err := sc.iqa.EncodeImages(gs)
+		if err != nil {
+			return err
+		}
+		cal := sc.iqa.Spec().Calibration
+		for i := range live {
+			iqa = append(iqa, cal.Calibrate(float64(t.Row(i)[0])))
+		}
+	}
+	ti := 0
+	for i, p := range live {
+		rTok, rCol := sc.tokensAndColours(idRows[2*i], idShape, p.rID, p.rMask)
+		gTok, gCol := sc.tokensAndColours(idRows[2*i+1], idShape, p.gID, p.gMask)
+		promptVec := tv[ti]
+		clauseVecs := tv[ti+1 : ti+1+len(p.clauses)]
+		ti += 1 + len(p.clauses)
+		cfg := &sc.opt.Config
+		var q *float64
+		if iqa != nil {
+			q = &iqa[i]
+		}
+		axes := map[string]charis.AxisValue{
+			charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration),
+			charis.AxisPA: metrics.PA(clipRows[2*i+1], promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
+			charis.AxisCF: metrics.CF(rTok, gTok, rCol, gCol, cfg.CF),
+			charis.AxisVQ: metrics.VQ(clipRows[2*i+1], sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
+		}
+		k := sc.opt.ClassicScale
+		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
+			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: metrics.Normalize(globalToken(gTok)),
+			Classic: &charis.Classic{
+				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
+				CLIPI: k * charis.Cosine(clipRows[2*i], clipRows[2*i+1]),
+				CLIPT: k * charis.Cosine(clipRows[2*i+1], promptVec),
+			}}
+	}
+	return nil
+}
+
+// globalToken is the CLS token, or the mean patch token for a model without one.
+func globalToken(t metrics.Tokens) []float32 {
+	if t.CLS != nil {
+		return t.CLS
+	}
+	mean := make([]float32, len(t.Patches[0]))
+	for _, p := range t.Patches {
+		for j, v := range p {
+			mean[j] += v / float32(len(t.Patches))
+		}
+	}
+	return mean
+}
+
+// tokensAndColours splits an identity output row into CLS and patch tokens, marks the
+// subject patches from the mask, and collects the CIELAB colours of each patch's subject
+// pixels from the encoder's preprocessed image.
+func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.RGBA) (metrics.Tokens, metrics.PatchColours) {
+	cls, patches, grid := sc.id.Tokens(&encoder.Tensor{Shape: append([]int{1}, shape...), Data: row}, 0)
+	d := shape[1]
+	t := metrics.Tokens{CLS: cls, Grid: grid}
+	for i := 0; i+d <= len(patches); i += d {
+		t.Patches = append(t.Patches, patches[i:i+d])
+	}
+	w, h := px.Rect.Dx(), px.Rect.Dy()
+	cover := make([]float64, grid*grid)
+	cols := make(metrics.PatchColours, grid*grid)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			p := (y*grid/h)*grid + x*grid/w
+			if mask != nil && mask.Pix[mask.PixOffset(mask.Rect.Min.X+x, mask.Rect.Min.Y+y)] < 128 {
+				continue
+			}
+			cover[p]++
+			c := px.Pix[px.PixOffset(px.Rect.Min.X+x, px.Rect.Min.Y+y):]
+			cols[p] = append(cols[p], colour.FromSRGB8(c[0], c[1], c[2]))
+		}
+	}
+	if mask != nil {
+		t.Subject = make([]bool, grid*grid)
+		cell := float64(w*h) / float64(grid*grid)
+		for p := range cover {
+			t.Subject[p] = cover[p]/cell >= sc.opt.Config.IC.MaskCoverage
+		}
+	}
+	return t, cols
+}
+
+// segment fills missing masks from the segmenter: logit > 0 is subject, scaled to the
+// image by nearest neighbour, then preprocessed like the image.
+func (sc *scorer) segment(live []*prepared) error {
+	var imgs []*image.RGBA
+	var dst []**image.RGBA
+	for _, p := range live {
+		if p.rMask == nil {
+			imgs, dst = append(imgs, p.rFull), append(dst, &p.rMask)
+		}
+		if p.gMask == nil {
+			imgs, dst = append(imgs, p.gFull), append(dst, &p.gMask)
+		}
+	}
+	if len(imgs) == 0 {
+		return nil
+	}
+	t, err := sc.seg.EncodeImages(imgs)
+	if err != nil {
+		return err
+	}
+	mh, mw := t.Shape[len(t.Shape)-2], t.Shape[len(t.Shape)-1]
+	for i, img := range imgs {
+		logits := t.Row(i)
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := uint8(0)
+				if logits[(y*mh/h)*mw+x*mw/w] > 0 {
+					v = 255
+				}
+				copy(m.Pix[m.PixOffset(x, y):], []uint8{v, v, v, 255})
+			}
+		}
+		if *dst[i], err = sc.id.Pixels().Pixels(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

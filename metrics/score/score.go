@@ -1,0 +1,276 @@
+// Package score runs CHARIS over a sample manifest and writes a scored run:
+// samples.jsonl (one result per manifest row, in manifest order) and summary.json
+// (per-variant means with subject-bootstrap intervals, failures, provenance).
+//
+// It promises: a bad sample (missing, corrupt or oversize image, empty prompt, mask of the
+// wrong size) is recorded with status "error" and a reason, and the run goes on; finished
+// samples are appended to DIR/work.jsonl as they complete, so an interrupted run loses no
+// finished work and the same command continues where it stopped; decoding runs ahead of
+// the encoders in a bounded pipeline, so memory does not grow with the manifest.
+package score
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics"
+	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/encoder"
+)
+
+// DefaultChunk is how many samples move through the pipeline together.
+const DefaultChunk = 32
+
+// Options configure a scoring run.
+type Options struct {
+	Manifest     string // sample manifest, .jsonl or .csv
+	Models       *charis.ModelManifest
+	Config       charis.MetricConfig
+	Out          string // run folder
+	Runtime      *encoder.Runtime
+	Cache        *cache.Cache // nil: no cache
+	Workers      int          // decoding goroutines; 0: GOMAXPROCS
+	Chunk        int          // samples per pipeline step; 0: DefaultChunk
+	MaxPixels    int          // image size limit; 0: imageio's default
+	ClassicScale float64      // 1 (raw cosines) or 100
+	Restart      bool         // discard a partial run of other inputs in Out
+	Progress     io.Writer    // progress line (a terminal); nil: none
+	Log          *slog.Logger
+}
+
+// scorer holds one run's state.
+type scorer struct {
+	opt       Options
+	samples   []charis.Sample
+	runKey    string
+	id        *encoder.Session
+	clipImg   *encoder.Session
+	clipText  *encoder.Session
+	seg, iqa  *encoder.Session // optional
+	antonyms  []metrics.Antonym
+	encShas   map[string]string
+	manifestH string
+}
+
+// Run scores the manifest into opt.Out and returns the summary. A context cancelled
+// (Ctrl-C) stops after the chunk in flight, with its samples saved.
+func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
+	if opt.Chunk <= 0 {
+		opt.Chunk = DefaultChunk
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.ClassicScale == 0 {
+		opt.ClassicScale = 1
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	samples, err := charis.ReadManifest(opt.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	mdata, err := os.ReadFile(opt.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}}
+	if err := sc.loadEncoders(); err != nil {
+		return nil, err
+	}
+	defer sc.closeEncoders()
+	sc.runKey = sc.computeRunKey()
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, err
+	}
+	w, done, err := openWork(opt.Out, sc.runKey, opt.Restart)
+	if err != nil {
+		return nil, err
+	}
+	defer w.close()
+	var todo []int
+	for i := range samples {
+		if !done[i] {
+			todo = append(todo, i)
+		}
+	}
+	if len(done) > 0 {
+		opt.Log.Info("resuming", "done", len(done), "remaining", len(todo))
+	}
+	if err := sc.pipeline(ctx, todo, w, len(done)); err != nil {
+		return nil, err
+	}
+	return sc.finish(w)
+}
+
+func (sc *scorer) loadEncoders() error {
+	m, rt := sc.opt.Models, sc.opt.Runtime
+	load := func(role charis.Role, required bool) (*encoder.Session, error) {
+		if m.Encoder(role) == nil {
+			if required {
+				return nil, fmt.Errorf("%s: CHARIS needs a %s encoder", m.Path(), role)
+			}
+			return nil, nil
+		}
+		s, err := rt.Load(m, role)
+		if err == nil {
+			sc.encShas[string(role)] = s.SHA256()
+		}
+		return s, err
+	}
+	var err error
+	if sc.id, err = load(charis.RoleIdentity, true); err != nil {
+		return err
+	}
+	if sc.clipImg, err = load(charis.RoleCLIPImage, true); err != nil {
+		return err
+	}
+	if sc.clipText, err = load(charis.RoleCLIPText, true); err != nil {
+		return err
+	}
+	if sc.seg, err = load(charis.RoleSegmenter, false); err != nil {
+		return err
+	}
+	if sc.iqa, err = load(charis.RoleIQA, false); err != nil {
+		return err
+	}
+	var texts []string
+	for _, a := range sc.opt.Config.VQ.Antonyms {
+		texts = append(texts, a[0], a[1])
+	}
+	vecs, err := sc.texts(texts)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(vecs); i += 2 {
+		sc.antonyms = append(sc.antonyms, metrics.Antonym{Positive: vecs[i], Negative: vecs[i+1]})
+	}
+	return nil
+}
+
+func (sc *scorer) closeEncoders() {
+	for _, s := range []*encoder.Session{sc.id, sc.clipImg, sc.clipText, sc.seg, sc.iqa} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// computeRunKey identifies everything a finished sample depends on besides its files.
+func (sc *scorer) computeRunKey() string {
+	h := sha256.New()
+	fmt.Fprintln(h, "charisbench-run-v1", sc.manifestH, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
+	for _, r := range charis.Roles {
+		fmt.Fprintln(h, r, sc.encShas[string(r)])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sampleKey identifies one sample's inputs for the sample cache (ids excluded: identical
+// inputs under another id reuse the result).
+func (sc *scorer) sampleKey(p *prepared, rmHash, gmHash string) string {
+	h := sha256.New()
+	fmt.Fprintln(h, "charisbench-sample-v1", p.rHash, p.gHash, rmHash, gmHash, p.s.Prompt,
+		sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
+	for _, r := range charis.Roles {
+		fmt.Fprintln(h, r, sc.encShas[string(r)])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// pipeline prepares chunks on worker goroutines while the previous chunk is encoded.
+func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int) error {
+	total := len(sc.samples)
+	chunks := make(chan []*prepared, 1) // one chunk decoded ahead: bounded memory
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(chunks)
+		for start := 0; start < len(todo); start += sc.opt.Chunk {
+			idx := todo[start:min(start+sc.opt.Chunk, len(todo))]
+			batch := make([]*prepared, len(idx))
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, sc.opt.Workers)
+			for i, j := range idx {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					batch[i] = sc.prepare(j)
+				}()
+			}
+			wg.Wait()
+			select {
+			case chunks <- batch:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	start, done := time.Now(), already
+	for batch := range chunks {
+		recs, err := sc.encodeAndScore(batch)
+		if err != nil {
+			return err
+		}
+		if err := w.append(recs); err != nil {
+			return err
+		}
+		for i, p := range batch {
+			if sc.opt.Cache != nil && p.key != "" && recs[i].Status == charis.StatusOK {
+				sc.storeRecord(p.key, recs[i])
+			}
+		}
+		done += len(batch)
+		sc.progress(done, total, done-already, start)
+		if err := ctx.Err(); err != nil {
+			sc.endProgress()
+			return fmt.Errorf("interrupted after %d of %d samples (saved in %s; run the same command to continue): %w",
+				done, total, sc.opt.Out, err)
+		}
+	}
+	sc.endProgress()
+	return nil
+}
+
+func (sc *scorer) progress(done, total, fresh int, start time.Time) {
+	if sc.opt.Progress == nil {
+		return
+	}
+	rate := float64(fresh) / max(time.Since(start).Seconds(), 1e-9)
+	eta := ""
+	if rate > 0 && done < total {
+		eta = fmt.Sprintf(", ETA %s", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second))
+	}
+	width := 30
+	bar := strings.Repeat("#", width*done/max(total, 1)) + strings.Repeat(".", width-width*done/max(total, 1))
+	fmt.Fprintf(sc.opt.Progress, "\rscoring [%s] %d/%d samples, %.1f/s%s   ", bar, done, total, rate, eta)
+}
+
+func (sc *scorer) endProgress() {
+	if sc.opt.Progress != nil {
+		fmt.Fprintln(sc.opt.Progress)
+	}
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

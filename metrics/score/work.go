@@ -1,0 +1,138 @@
+package score
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WorkFile holds a run's finished samples (before TD) as they complete: a header line with
+// the run key, then one record a line.
+const WorkFile = "work.jsonl"
+
+type workHeader struct {
+	RunKey string `json:"run_key"`
+}
+
+// work is the append-only log of finished samples.
+type work struct {
+	path string
+	f    *os.File
+}
+
+// openWork opens out/work.jsonl for appending and returns the indexes already done. A log
+// of other inputs (another manifest, config or encoder) is refused unless restart; a
+// torn last line (a kill mid-write) is cut off.
+func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
+	path := filepath.Join(out, WorkFile)
+	done := map[int]bool{}
+	good := int64(0)
+	f, err := os.Open(path)
+	switch {
+	case os.IsNotExist(err):
+	case err != nil:
+		return nil, nil, err
+	default:
+		br := bufio.NewReader(f)
+		line, rerr := br.ReadBytes('\n')
+		var h workHeader
+		if rerr != nil || json.Unmarshal(line, &h) != nil || h.RunKey != runKey {
+			f.Close()
+			if !restart {
+				return nil, nil, fmt.Errorf("%s holds a partial run of other inputs (manifest, metric config or encoders changed); "+
+					"pass --restart to discard it, or use another --out", out)
+			}
+			if err := os.Remove(path); err != nil {
+				return nil, nil, err
+			}
+			break
+		}
+		good = int64(len(line))
+		for {
+			line, rerr := br.ReadBytes('\n')
+			if rerr != nil {
+				break // EOF, or a torn last line without its newline
+			}
+			var r record
+			if json.Unmarshal(line, &r) != nil {
+				break
+			}
+			done[r.Index] = true
+			good += int64(len(line))
+		}
+		f.Close()
+	}
+	wf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wf.Truncate(good); err != nil {
+		wf.Close()
+		return nil, nil, err
+	}
+	if _, err := wf.Seek(good, io.SeekStart); err != nil {
+		wf.Close()
+		return nil, nil, err
+	}
+	w := &work{path: path, f: wf}
+	if good == 0 {
+		if err := w.writeLines(workHeader{RunKey: runKey}); err != nil {
+			wf.Close()
+			return nil, nil, err
+		}
+	}
+	return w, done, nil
+}
+
+// append writes records and syncs them to disk.
+func (w *work) append(recs []*record) error {
+	vals := make([]any, len(recs))
+	for i, r := range recs {
+		vals[i] = r
+	}
+	return w.writeLines(vals...)
+}
+
+func (w *work) writeLines(vals ...any) error {
+	var buf bytes.Buffer
+	for _, v := range vals {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	if _, err := w.f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("%s: %w", w.path, err)
+	}
+	return w.f.Sync()
+}
+
+func (w *work) close() error { return w.f.Close() }
+
+// each calls f for every record in the log, in file order.
+func (w *work) each(f func(*record) error) error {
+	rf, err := os.Open(w.path)
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	sc := bufio.NewScanner(rf)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	sc.Scan() // header
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("%s: %w", w.path, err)
+		}
+		if err := f(&r); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
