@@ -26,7 +26,7 @@ type record struct {
 	MaskSource string                      `json:"mask_source,omitempty"`
 	Axes       map[string]charis.AxisValue `json:"axes,omitempty"`
 	Novelty    float64                     `json:"novelty"`
-	Unit       []float32                   `json:"unit,omitempty"` // G's full-image CLS, unit length (TD's spread)
+	Unit       []byte                      `json:"unit,omitempty"` // G's full-image CLS, unit length (TD's spread), packed float32
 	Classic    *charis.Classic             `json:"classic,omitempty"`
 }
 
@@ -137,7 +137,7 @@ func decodeRow(b []byte) ([]float32, []int, error) {
 // texts embeds prompts with the CLIP text encoder, through the cache.
 func (sc *scorer) texts(texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
-	key := func(t string) string { return sha([]byte(t)) + "|" + sc.clipText.SHA256() + "|text" }
+	key := func(t string) string { return sha([]byte(t)) + "|" + sc.encShas[string(charis.RoleCLIPText)] + "|text" }
 	var miss []string
 	var missIdx []int
 	for i, t := range texts {
@@ -152,6 +152,9 @@ func (sc *scorer) texts(texts []string) ([][]float32, error) {
 		miss, missIdx = append(miss, t), append(missIdx, i)
 	}
 	if len(miss) > 0 {
+		if err := sc.sessions(); err != nil {
+			return nil, err
+		}
 		t, err := sc.clipText.EncodeTexts(miss)
 		if err != nil {
 			return nil, err
@@ -190,6 +193,9 @@ func (sc *scorer) encodeAndScore(batch []*prepared) ([]*record, error) {
 }
 
 func (sc *scorer) scoreLive(live []*prepared) error {
+	if err := sc.sessions(); err != nil {
+		return err
+	}
 	var hashes []string
 	var idPx, clipPx []*image.RGBA
 	for _, p := range live {
@@ -254,7 +260,7 @@ func (sc *scorer) scoreLive(live []*prepared) error {
 		}
 		k := sc.opt.ClassicScale
 		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
-			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: metrics.Normalize(globalToken(gTok)),
+			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: cache.EncodeFloats(metrics.Normalize(globalToken(gTok))),
 			Classic: &charis.Classic{
 				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
 				CLIPI: k * charis.Cosine(clipRows[2*i], clipRows[2*i+1]),
@@ -346,7 +352,7 @@ func (sc *scorer) segment(live []*prepared) error {
 				copy(m.Pix[m.PixOffset(x, y):], []uint8{v, v, v, 255})
 			}
 		}
-		if *dst[i], err = sc.id.Pixels().Pixels(m); err != nil {
+		if *dst[i], err = sc.idPx.Pixels(m); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics"
+	"github.com/charisbench/charisbench/metrics/cache"
 )
 
 // minSubjectsForCI is the subject count below which a variant's interval is flagged.
@@ -29,13 +30,17 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 		if r.Status != charis.StatusOK {
 			return nil
 		}
+		u, err := cache.DecodeFloats(r.Unit)
+		if err != nil {
+			return err
+		}
 		k := [2]string{r.Subject, r.Variant}
 		g := groups[k]
 		if g == nil {
-			g = &group{sum: make([]float64, len(r.Unit))}
+			g = &group{sum: make([]float64, len(u))}
 			groups[k] = g
 		}
-		for i, v := range r.Unit {
+		for i, v := range u {
 			g.sum[i] += float64(v)
 		}
 		g.n++
@@ -55,8 +60,12 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 			MaskSource: r.MaskSource, Classic: r.Classic}
 		if r.Status == charis.StatusOK {
 			g := groups[[2]string{r.Subject, r.Variant}]
+			u, err := cache.DecodeFloats(r.Unit)
+			if err != nil {
+				return err
+			}
 			res.Axes = r.Axes
-			res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, metrics.Spread(r.Unit, g.sum, g.n), g.n-1, &cal)
+			res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, metrics.Spread(u, g.sum, g.n), g.n-1, &cal)
 			c := metrics.CHARIS(res.Axes, &sc.opt.Config)
 			res.CHARIS = &c
 		}
@@ -140,8 +149,9 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 // interval from draws that resample subjects with replacement (each draw's mean weighs a
 // subject by its samples). Seeded per variant.
 func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleResult) float64, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, int) {
+	names := sortedKeys(metric)
 	type acc struct {
-		sum map[string]float64
+		sum []float64 // per metric, in names order
 		n   int
 	}
 	bySubject := map[string]*acc{}
@@ -151,11 +161,11 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 		}
 		a := bySubject[r.Subject]
 		if a == nil {
-			a = &acc{sum: map[string]float64{}}
+			a = &acc{sum: make([]float64, len(names))}
 			bySubject[r.Subject] = a
 		}
-		for name, f := range metric {
-			a.sum[name] += f(r)
+		for m, name := range names {
+			a.sum[m] += metric[name](r)
 		}
 		a.n++
 	}
@@ -164,34 +174,44 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 	if len(subjects) == 0 {
 		return out, 0
 	}
+	accs := make([]*acc, len(subjects))
+	for i, s := range subjects {
+		accs[i] = bySubject[s]
+	}
 	h := fnv.New64a()
 	h.Write([]byte(variant))
 	r := rand.New(rand.NewPCG(b.Seed, h.Sum64()))
-	draws := map[string][]float64{}
+	draws := make([][]float64, len(names))
 	counts := make([]int, len(subjects))
+	sums := make([]float64, len(names))
 	for range b.Draws {
 		clear(counts)
 		for range subjects {
 			counts[r.IntN(len(subjects))]++
 		}
-		for name := range metric {
-			s, n := 0.0, 0
-			for i, c := range counts {
-				a := bySubject[subjects[i]]
-				s += float64(c) * a.sum[name]
-				n += c * a.n
+		clear(sums)
+		n := 0
+		for i, c := range counts {
+			if c == 0 {
+				continue
 			}
-			draws[name] = append(draws[name], s/float64(n))
+			for m := range names {
+				sums[m] += float64(c) * accs[i].sum[m]
+			}
+			n += c * accs[i].n
+		}
+		for m := range names {
+			draws[m] = append(draws[m], sums[m]/float64(n))
 		}
 	}
 	alpha := (1 - b.Confidence) / 2
-	for name := range metric {
+	for m, name := range names {
 		s, n := 0.0, 0
-		for _, sub := range subjects {
-			s += bySubject[sub].sum[name]
-			n += bySubject[sub].n
+		for _, a := range accs {
+			s += a.sum[m]
+			n += a.n
 		}
-		d := draws[name]
+		d := draws[m]
 		sort.Float64s(d)
 		lo := d[int(math.Floor(alpha*float64(len(d))))]
 		hi := d[min(len(d)-1, int(math.Ceil((1-alpha)*float64(len(d))))-1)]

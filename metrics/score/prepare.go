@@ -23,6 +23,7 @@ type prepared struct {
 	s            charis.Sample
 	key          string // sample-cache key
 	rec          *record
+	cached       bool // rec came from the sample cache
 	rHash, gHash string
 	rID, gID     *image.RGBA // identity encoder's preprocessed pixels
 	rClip, gClip *image.RGBA // CLIP image encoder's
@@ -99,7 +100,7 @@ func (sc *scorer) prepareInto(p *prepared) error {
 	p.rHash, p.gHash = sha(rData), sha(gData)
 	p.key = sc.sampleKey(p, sha(rmData), sha(gmData))
 	if rec, ok := sc.cachedRecord(p); ok {
-		p.rec = rec
+		p.rec, p.cached = rec, true
 		return nil
 	}
 	opt := imageio.Options{MaxPixels: sc.opt.MaxPixels}
@@ -122,27 +123,27 @@ func (sc *scorer) prepareInto(p *prepared) error {
 	p.maskSource = "given"
 	if rm == nil || gm == nil {
 		p.maskSource = "none"
-		if sc.seg != nil {
+		if sc.hasSeg {
 			p.maskSource = "segmenter"
 		}
 	}
-	if p.rID, err = sc.id.Pixels().Pixels(r); err != nil {
+	if p.rID, err = sc.idPx.Pixels(r); err != nil {
 		return failf("reference: %v", err)
 	}
-	if p.gID, err = sc.id.Pixels().Pixels(g); err != nil {
+	if p.gID, err = sc.idPx.Pixels(g); err != nil {
 		return failf("generated: %v", err)
 	}
-	if p.rClip, err = sc.clipImg.Pixels().Pixels(r); err != nil {
+	if p.rClip, err = sc.clipPx.Pixels(r); err != nil {
 		return failf("reference: %v", err)
 	}
-	if p.gClip, err = sc.clipImg.Pixels().Pixels(g); err != nil {
+	if p.gClip, err = sc.clipPx.Pixels(g); err != nil {
 		return failf("generated: %v", err)
 	}
 	if rm != nil {
-		p.rMask, _ = sc.id.Pixels().Pixels(rm) // same size as r: cannot fail where r did not
+		p.rMask, _ = sc.idPx.Pixels(rm) // same size as r: cannot fail where r did not
 	}
 	if gm != nil {
-		p.gMask, _ = sc.id.Pixels().Pixels(gm)
+		p.gMask, _ = sc.idPx.Pixels(gm)
 	}
 	p.rFull, p.gFull = r, g
 	if p.novelty, err = metrics.Novelty(r, g, sc.opt.Config.TD.SSIMSize); err != nil {

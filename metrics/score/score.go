@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/preprocess"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
@@ -58,6 +59,9 @@ type scorer struct {
 	clipImg   *encoder.Session
 	clipText  *encoder.Session
 	seg, iqa  *encoder.Session // optional
+	idPx      preprocess.Spec  // the identity encoder's preprocessing
+	clipPx    preprocess.Spec  // the CLIP image encoder's
+	hasSeg    bool
 	antonyms  []metrics.Antonym
 	encShas   map[string]string
 	manifestH string
@@ -115,37 +119,24 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	return sc.finish(w)
 }
 
+// loadEncoders checks the manifest declares what CHARIS needs and embeds the antonym
+// prompts. Sessions are created on first use (sessions), so a run served entirely from
+// the cache never loads a model.
 func (sc *scorer) loadEncoders() error {
-	m, rt := sc.opt.Models, sc.opt.Runtime
-	load := func(role charis.Role, required bool) (*encoder.Session, error) {
-		if m.Encoder(role) == nil {
-			if required {
-				return nil, fmt.Errorf("%s: CHARIS needs a %s encoder", m.Path(), role)
-			}
-			return nil, nil
+	m := sc.opt.Models
+	for _, r := range []charis.Role{charis.RoleIdentity, charis.RoleCLIPImage, charis.RoleCLIPText} {
+		if m.Encoder(r) == nil {
+			return fmt.Errorf("%s: CHARIS needs a %s encoder", m.Path(), r)
 		}
-		s, err := rt.Load(m, role)
-		if err == nil {
-			sc.encShas[string(role)] = s.SHA256()
+	}
+	for _, r := range charis.Roles {
+		if e := m.Encoder(r); e != nil {
+			sc.encShas[string(r)] = e.SHA256 // the file's hash is checked when its session loads
 		}
-		return s, err
 	}
-	var err error
-	if sc.id, err = load(charis.RoleIdentity, true); err != nil {
-		return err
-	}
-	if sc.clipImg, err = load(charis.RoleCLIPImage, true); err != nil {
-		return err
-	}
-	if sc.clipText, err = load(charis.RoleCLIPText, true); err != nil {
-		return err
-	}
-	if sc.seg, err = load(charis.RoleSegmenter, false); err != nil {
-		return err
-	}
-	if sc.iqa, err = load(charis.RoleIQA, false); err != nil {
-		return err
-	}
+	sc.idPx = m.Encoder(charis.RoleIdentity).PixelSpec()
+	sc.clipPx = m.Encoder(charis.RoleCLIPImage).PixelSpec()
+	sc.hasSeg = m.Encoder(charis.RoleSegmenter) != nil
 	var texts []string
 	for _, a := range sc.opt.Config.VQ.Antonyms {
 		texts = append(texts, a[0], a[1])
@@ -166,6 +157,31 @@ func (sc *scorer) closeEncoders() {
 			s.Close()
 		}
 	}
+}
+
+// sessions creates the encoder sessions once.
+func (sc *scorer) sessions() error {
+	if sc.id != nil {
+		return nil
+	}
+	m, rt := sc.opt.Models, sc.opt.Runtime
+	load := func(role charis.Role) (*encoder.Session, error) {
+		if m.Encoder(role) == nil {
+			return nil, nil
+		}
+		return rt.Load(m, role)
+	}
+	var err error
+	for _, x := range []struct {
+		role charis.Role
+		dst  **encoder.Session
+	}{{charis.RoleCLIPImage, &sc.clipImg}, {charis.RoleCLIPText, &sc.clipText}, {charis.RoleSegmenter, &sc.seg},
+		{charis.RoleIQA, &sc.iqa}, {charis.RoleIdentity, &sc.id}} {
+		if *x.dst, err = load(x.role); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // computeRunKey identifies everything a finished sample depends on besides its files.
@@ -229,7 +245,7 @@ func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int
 			return err
 		}
 		for i, p := range batch {
-			if sc.opt.Cache != nil && p.key != "" && recs[i].Status == charis.StatusOK {
+			if sc.opt.Cache != nil && !p.cached && p.key != "" && recs[i].Status == charis.StatusOK {
 				sc.storeRecord(p.key, recs[i])
 			}
 		}
