@@ -138,4 +138,3 @@ func terminal(w io.Writer) io.Writer {
 	}
 	return f
 }
-
