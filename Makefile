@@ -33,9 +33,11 @@ test: ort lint
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo
 
-# Throughput benchmarks (images/s): decode + preprocess, and encoder batches on the CPU.
+# Throughput benchmarks: decode + preprocess and encoder batches (images/s) on the CPU, and
+# scoring (samples/s) with a cold and a warm cache side by side.
 bench: ort
 	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench . -benchtime 3s ./charis/preprocess/ ./metrics/encoder/
+	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench Score -benchtime 2x ./metrics/score/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/

@@ -7,11 +7,12 @@ set -euo pipefail
 bin=${1:?usage: demo.sh BIN OUT_DIR}
 out=${2:?usage: demo.sh BIN OUT_DIR}
 w=$out/world
-rm -rf "$w"
+rm -rf "$w" "$out/run"
 mkdir -p "$out"
 
-echo "== 1. build a charis-world benchmark (8 characters x 3 prompts, two perturbed variants)"
-"$bin" world build --subjects 8 --prompts-per-subject 3 --seed 1 --perturb identity_swap@0.5,blur@1 "$w"
+echo "== 1. build a charis-world benchmark (12 characters x 4 prompts, perturbed variants)"
+"$bin" world build --subjects 12 --prompts-per-subject 4 --seed 1 \
+  --perturb copy_paste@1,identity_swap@0.5,recolour@1,blur@1,prompt_mismatch@1 "$w"
 head -c 300 "$w/manifest.jsonl"; echo " ..."
 
 echo; echo "== 2. verify the world's encoders"
@@ -20,15 +21,18 @@ echo; echo "== 2. verify the world's encoders"
 echo; echo "== 3. do they mean something? retrieval on held-out characters"
 "$bin" world check-encoders --subjects 50 --queries 2 --prompts 100
 
-echo; echo "== 4. identity embeddings: reference s0000, two of its targets, another character"
+echo; echo "== 4. score every variant with CHARIS (ground truth = a perfect generator)"
+"$bin" score --manifest "$w/manifest.jsonl" --models "$w/models.yaml" --out "$out/run" --cache "$out/cache.sqlite"
+
+echo; echo "== 5. identity embeddings: reference s0000, two of its targets, another character"
 "$bin" embed --models "$w/models.yaml" --role identity "$w/references/s0000.png" \
   "$w/targets/s0000_p00.png" "$w/targets/s0000_p01.png" "$w/references/s0001.png" > "$out/embed_identity.json"
 sed -n '/"cosine"/,$p' "$out/embed_identity.json" | tr -d ' \n' | sed 's/"cosine"://; s/}$//'; echo
 
-echo; echo "== 5. the pixels the identity encoder sees, and CLIP input ids of a prompt"
+echo; echo "== 6. the pixels the identity encoder sees, and CLIP input ids of a prompt"
 "$bin" preprocess --manifest "$w/models.yaml" --role identity "$w/targets/s0000_p00.png" -o "$out/identity_input.png"
 head -n 1 "$w/manifest.jsonl" | sed 's/.*"prompt":"\([^"]*\)".*/\1/' | tee "$out/prompt.txt" | "$bin" tokenize | tee "$out/tokens.jsonl"
 
 echo
 echo "Outputs are in $out/: world/ (benchmark: manifest.jsonl, images, masks, models.yaml),"
-echo "embed_identity.json, identity_input.png, tokens.jsonl"
+echo "run/ (scored run: samples.jsonl, summary.json), embed_identity.json, identity_input.png, tokens.jsonl"
