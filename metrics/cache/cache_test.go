@@ -1,7 +1,10 @@
 package cache
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -72,6 +75,60 @@ func TestTwoWritersAtOnce(t *testing.T) {
 		for i := range n {
 			if _, ok, _ := a.Get("emb", fmt.Sprintf("%d-%d", w, i)); !ok {
 				t.Fatalf("entry %d-%d lost", w, i)
+			}
+		}
+	}
+}
+
+// helperEnv makes the test binary act as a second process writing to a cache.
+const helperEnv = "CHARISBENCH_CACHE_HELPER"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(helperEnv); path != "" {
+		c, err := Open(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		for i := range 300 {
+			if err := c.Put("emb", fmt.Sprintf("child-%d", i), EncodeFloats([]float32{float32(i)})); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		c.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestTwoProcesses: another process writes the same database while this one does.
+func TestTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.sqlite")
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := c.Put("emb", fmt.Sprintf("parent-%d", i), EncodeFloats([]float32{float32(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child process: %v: %s", err, stderr.String())
+	}
+	for _, who := range []string{"parent", "child"} {
+		for i := range 300 {
+			if _, ok, err := c.Get("emb", fmt.Sprintf("%s-%d", who, i)); !ok || err != nil {
+				t.Fatalf("%s-%d missing (err %v)", who, i, err)
 			}
 		}
 	}
