@@ -67,6 +67,8 @@ type SampleResult struct {
 	ID         string               `json:"id"`
 	Subject    string               `json:"subject"`
 	Variant    string               `json:"variant"`
+	Reference  string               `json:"reference,omitempty"` // as in the manifest (relative to it)
+	Generated  string               `json:"generated,omitempty"`
 	Status     string               `json:"status"`
 	Reason     string               `json:"reason,omitempty"`
 	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | none
@@ -112,7 +114,7 @@ type BootstrapInfo struct {
 type Provenance struct {
 	Version          string            `json:"charisbench_version"`
 	Commit           string            `json:"commit,omitempty"`
-	Manifest         string            `json:"manifest"`
+	Manifest         string            `json:"manifest"` // absolute path at scoring time
 	ManifestSHA256   string            `json:"manifest_sha256"`
 	MetricConfigHash string            `json:"metric_config_sha256"`
 	MetricConfig     MetricConfig      `json:"metric_config"`

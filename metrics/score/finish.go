@@ -56,8 +56,9 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 		if r.Index < 0 || r.Index >= len(results) {
 			return fmt.Errorf("work log index %d out of range", r.Index)
 		}
-		res := charis.SampleResult{ID: r.ID, Subject: r.Subject, Variant: r.Variant, Status: r.Status, Reason: r.Reason,
-			MaskSource: r.MaskSource, Classic: r.Classic}
+		src := sc.samples[r.Index]
+		res := charis.SampleResult{ID: r.ID, Subject: r.Subject, Variant: r.Variant, Reference: src.Reference,
+			Generated: src.Generated, Status: r.Status, Reason: r.Reason, MaskSource: r.MaskSource, Classic: r.Classic}
 		if r.Status == charis.StatusOK {
 			g := groups[[2]string{r.Subject, r.Variant}]
 			u, err := cache.DecodeFloats(r.Unit)
@@ -96,7 +97,7 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 	s := &charis.Summary{
 		Variants:  map[string]*charis.VariantSummary{},
 		Bootstrap: charis.BootstrapInfo{Unit: "subject", Draws: b.Draws, Seed: b.Seed, Confidence: b.Confidence},
-		Provenance: charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: sc.opt.Manifest,
+		Provenance: charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: absPath(sc.opt.Manifest),
 			ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
 			ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale},
 	}
@@ -218,6 +219,13 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 		out[name] = charis.Stat{Mean: s / float64(n), CI: [2]float64{lo, hi}}
 	}
 	return out, len(subjects)
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // writeJSONLines writes a file atomically (temp file, then rename).
