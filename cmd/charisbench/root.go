@@ -38,6 +38,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newEmbedCmd(),
 		newWorldCmd(),
 		newScoreCmd(),
+		newGateCmd(),
 	)
 	return root
 }
