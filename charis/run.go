@@ -69,6 +69,7 @@ type SampleResult struct {
 	Variant    string               `json:"variant"`
 	Reference  string               `json:"reference,omitempty"` // as in the manifest (relative to it)
 	Generated  string               `json:"generated,omitempty"`
+	Prompt     string               `json:"prompt,omitempty"`
 	Status     string               `json:"status"`
 	Reason     string               `json:"reason,omitempty"`
 	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | none

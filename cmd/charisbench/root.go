@@ -39,6 +39,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newWorldCmd(),
 		newScoreCmd(),
 		newGateCmd(),
+		newReportCmd(),
 	)
 	return root
 }

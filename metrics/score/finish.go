@@ -58,7 +58,7 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 		}
 		src := sc.samples[r.Index]
 		res := charis.SampleResult{ID: r.ID, Subject: r.Subject, Variant: r.Variant, Reference: src.Reference,
-			Generated: src.Generated, Status: r.Status, Reason: r.Reason, MaskSource: r.MaskSource, Classic: r.Classic}
+			Generated: src.Generated, Prompt: src.Prompt, Status: r.Status, Reason: r.Reason, MaskSource: r.MaskSource, Classic: r.Classic}
 		if r.Status == charis.StatusOK {
 			g := groups[[2]string{r.Subject, r.Variant}]
 			u, err := cache.DecodeFloats(r.Unit)

@@ -1,0 +1,190 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"image"
+	"image/png"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/charis/preprocess"
+)
+
+// thumbSide is the long side of sample thumbnails in the HTML report.
+const thumbSide = 128
+
+// examplesPerEnd is how many best and worst samples per variant the report shows.
+const examplesPerEnd = 3
+
+type htmlCell struct {
+	Text string
+	Best bool
+}
+
+type htmlRow struct {
+	Label        string
+	N, Failures  int
+	Cells        []htmlCell
+	Failed       []string
+	Best, Worst  []htmlSample
+	SubjectMeans []string
+}
+
+type htmlSample struct {
+	ID, Prompt           string
+	CHARIS               string
+	Axes                 string
+	Reference, Generated template.URL // data: URLs, empty when the file is missing
+}
+
+type htmlPage struct {
+	Runs     []*charis.Run
+	Heads    []string
+	Rows     []htmlRow
+	Plots    []template.URL
+	Subjects []string
+	SubjHead []string
+	SubjRows [][]string
+	Warnings []string
+}
+
+var page = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CHARIS report</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}b{color:#05a}
+.samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
+.sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
+.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
+</style></head><body>
+<h1>CHARIS report</h1>
+{{range .Runs}}<p>Run <code>{{.Dir}}</code>: manifest <code>{{.Summary.Provenance.Manifest}}</code>,
+charisbench {{.Summary.Provenance.Version}}{{with .Summary.Provenance.Commit}} ({{.}}){{end}},
+metric config <code>{{printf "%.12s" .Summary.Provenance.MetricConfigHash}}</code>,
+encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{printf "%.12s" $sha}}</code> {{end}}</p>{{end}}
+{{range .Warnings}}<p class="warn">warning: {{.}}</p>{{end}}
+<h2>Scores</h2>
+<table><tr><th>variant</th><th>n</th><th>failures</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Label}}</td><td>{{.N}}</td><td>{{.Failures}}</td>{{range .Cells}}<td>{{if .Best}}<b>{{.Text}}</b>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>
+{{end}}</table>
+<p>Means over scored samples; ± is half the 95% bootstrap interval (subjects resampled); best per column in bold.</p>
+<h2>Plots</h2><div class="plots">{{range .Plots}}<img src="{{.}}" alt="plot">{{end}}</div>
+<h2>Best and worst samples per variant (by CHARIS)</h2>
+{{range .Rows}}<h3>{{.Label}}</h3>
+{{if .Failed}}<p class="warn">failed: {{range .Failed}}<code>{{.}}</code> {{end}}</p>{{end}}
+<div class="samples">{{range .Best}}{{template "sample" .}}{{end}}{{range .Worst}}{{template "sample" .}}{{end}}</div>
+{{end}}
+<h2>Per subject (mean CHARIS)</h2>
+<table><tr><th>subject</th>{{range .SubjHead}}<th>{{.}}</th>{{end}}</tr>
+{{range .SubjRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
+</body></html>
+{{define "sample"}}<div class="sample"><div>{{if .Reference}}<img src="{{.Reference}}" alt="reference">{{end}}{{if .Generated}}<img src="{{.Generated}}" alt="generated">{{end}}</div>
+<b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
+`))
+
+// WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), and
+// thumbnails of each variant's best and worst samples with their scores.
+func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte) error {
+	pg := htmlPage{Runs: runs}
+	b := best(rows)
+	for _, c := range Columns {
+		pg.Heads = append(pg.Heads, c.Head)
+	}
+	for _, r := range runs {
+		pg.Warnings = append(pg.Warnings, r.Summary.Warnings...)
+	}
+	for _, r := range rows {
+		hr := htmlRow{Label: r.Label, N: r.Summary.N, Failures: r.Summary.Failures, Failed: r.Summary.Failed}
+		for _, c := range Columns {
+			s, ok := r.Stat(c.Key)
+			hr.Cells = append(hr.Cells, htmlCell{Text: cell(r, c.Key, "%s ± %s"), Best: ok && s.Mean == b[c.Key]})
+		}
+		hr.Best, hr.Worst = examples(r)
+		pg.Rows = append(pg.Rows, hr)
+	}
+	for _, p := range plots {
+		pg.Plots = append(pg.Plots, dataURL(p))
+	}
+	subjects, means := SubjectMeans(rows)
+	for _, r := range rows {
+		pg.SubjHead = append(pg.SubjHead, r.Label)
+	}
+	for i, s := range subjects {
+		row := []string{s}
+		for j := range rows {
+			if math.IsNaN(means[i][j]) {
+				row = append(row, "–")
+			} else {
+				row = append(row, fmt.Sprintf(meanFormat, means[i][j]))
+			}
+		}
+		pg.SubjRows = append(pg.SubjRows, row)
+	}
+	return page.Execute(w, pg)
+}
+
+// examples returns a variant's best and worst scored samples by CHARIS.
+func examples(r Row) (top, bottom []htmlSample) {
+	var ok []charis.SampleResult
+	for _, s := range r.Run.Samples {
+		if s.Variant == r.Variant && s.Status == charis.StatusOK {
+			ok = append(ok, s)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return *ok[i].CHARIS > *ok[j].CHARIS })
+	n := min(examplesPerEnd, len(ok))
+	for _, s := range ok[:n] {
+		top = append(top, sampleView(r.Run, s))
+	}
+	for _, s := range ok[max(n, len(ok)-examplesPerEnd):] {
+		bottom = append(bottom, sampleView(r.Run, s))
+	}
+	return top, bottom
+}
+
+func sampleView(run *charis.Run, s charis.SampleResult) htmlSample {
+	v := htmlSample{ID: s.ID, Prompt: s.Prompt, CHARIS: fmt.Sprintf(meanFormat, *s.CHARIS)}
+	for _, a := range charis.Axes {
+		v.Axes += fmt.Sprintf("%s %.2f ", a, s.Axes[a].Score)
+	}
+	manifest := run.Summary.Provenance.Manifest
+	v.Reference = thumbnail(charis.Resolve(manifest, s.Reference))
+	v.Generated = thumbnail(charis.Resolve(manifest, s.Generated))
+	return v
+}
+
+// thumbnail is the image at path scaled to thumbSide on its long side, as a PNG data URL;
+// empty when the file cannot be read (a report must not fail for a moved image).
+func thumbnail(path string) template.URL {
+	if path == "" {
+		return ""
+	}
+	img, err := imageio.ReadFile(path, imageio.Options{})
+	if err != nil {
+		return ""
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	scale := float64(thumbSide) / float64(max(w, h))
+	var small image.Image = img
+	if scale < 1 {
+		if r, err := preprocess.Resize(img, max(1, int(float64(w)*scale)), max(1, int(float64(h)*scale)), preprocess.Bilinear); err == nil {
+			small = r
+		}
+	}
+	var buf bytes.Buffer
+	if png.Encode(&buf, small) != nil {
+		return ""
+	}
+	return dataURL(buf.Bytes())
+}
+
+func dataURL(pngData []byte) template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(pngData))
+}
