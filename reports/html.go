@@ -37,6 +37,7 @@ type htmlRow struct {
 }
 
 type htmlSample struct {
+	Rank                 string // "best 1", "worst 1", ...
 	ID, Prompt           string
 	CHARIS               string
 	Axes                 string
@@ -59,7 +60,7 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}b{color:#05a}
+th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
 .plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
@@ -86,7 +87,7 @@ encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{
 {{range .SubjRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
 </body></html>
 {{define "sample"}}<div class="sample"><div>{{if .Reference}}<img src="{{.Reference}}" alt="reference">{{end}}{{if .Generated}}<img src="{{.Generated}}" alt="generated">{{end}}</div>
-<b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
+{{.Rank}}: <b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
 `))
 
 // WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), and
@@ -140,17 +141,18 @@ func examples(r Row) (top, bottom []htmlSample) {
 	}
 	sort.SliceStable(ok, func(i, j int) bool { return *ok[i].CHARIS > *ok[j].CHARIS })
 	n := min(examplesPerEnd, len(ok))
-	for _, s := range ok[:n] {
-		top = append(top, sampleView(r.Run, s))
+	for i, s := range ok[:n] {
+		top = append(top, sampleView(r.Run, s, fmt.Sprintf("best %d", i+1)))
 	}
-	for _, s := range ok[max(n, len(ok)-examplesPerEnd):] {
-		bottom = append(bottom, sampleView(r.Run, s))
+	rest := ok[max(n, len(ok)-examplesPerEnd):]
+	for i, s := range rest {
+		bottom = append(bottom, sampleView(r.Run, s, fmt.Sprintf("worst %d", len(rest)-i)))
 	}
 	return top, bottom
 }
 
-func sampleView(run *charis.Run, s charis.SampleResult) htmlSample {
-	v := htmlSample{ID: s.ID, Prompt: s.Prompt, CHARIS: fmt.Sprintf(meanFormat, *s.CHARIS)}
+func sampleView(run *charis.Run, s charis.SampleResult, rank string) htmlSample {
+	v := htmlSample{Rank: rank, ID: s.ID, Prompt: s.Prompt, CHARIS: fmt.Sprintf(meanFormat, *s.CHARIS)}
 	for _, a := range charis.Axes {
 		v.Axes += fmt.Sprintf("%s %.2f ", a, s.Axes[a].Score)
 	}

@@ -7,7 +7,7 @@ set -euo pipefail
 bin=${1:?usage: demo.sh BIN OUT_DIR}
 out=${2:?usage: demo.sh BIN OUT_DIR}
 w=$out/world
-rm -rf "$w" "$out/run"
+rm -rf "$w" "$out/run" "$out/run-truth" "$out/run-blurred" "$out/report"
 mkdir -p "$out"
 
 echo "== 1. build a charis-world benchmark (12 characters x 4 prompts, perturbed variants)"
@@ -24,15 +24,25 @@ echo; echo "== 3. do they mean something? retrieval on held-out characters"
 echo; echo "== 4. score every variant with CHARIS (ground truth = a perfect generator)"
 "$bin" score --manifest "$w/manifest.jsonl" --models "$w/models.yaml" --out "$out/run" --cache "$out/cache.sqlite"
 
-echo; echo "== 5. identity embeddings: reference s0000, two of its targets, another character"
+echo; echo "== 5. reports: tables, plots and an HTML page; the CI gate (blurred generations against the truth)"
+"$bin" report "$out/run" --out "$out/report" | tail -n 1
+grep -v '@' "$w/manifest.jsonl" > "$out/truth.jsonl"
+sed 's#"generated":"targets/\([^"]*\)"#"generated":"perturbed/blur@1/\1"#' "$out/truth.jsonl" > "$w/blurred.jsonl"
+cp "$out/truth.jsonl" "$w/truth.jsonl"
+"$bin" score --manifest "$w/truth.jsonl" --models "$w/models.yaml" --out "$out/run-truth" --cache "$out/cache.sqlite" > /dev/null
+"$bin" score --manifest "$w/blurred.jsonl" --models "$w/models.yaml" --out "$out/run-blurred" --cache "$out/cache.sqlite" > /dev/null
+"$bin" gate --baseline "$out/run-truth" --candidate "$out/run-blurred" && echo "gate: pass" || echo "gate exit $? (1 = regression, as it should be)"
+
+echo; echo "== 6. identity embeddings: reference s0000, two of its targets, another character"
 "$bin" embed --models "$w/models.yaml" --role identity "$w/references/s0000.png" \
   "$w/targets/s0000_p00.png" "$w/targets/s0000_p01.png" "$w/references/s0001.png" > "$out/embed_identity.json"
 sed -n '/"cosine"/,$p' "$out/embed_identity.json" | tr -d ' \n' | sed 's/"cosine"://; s/}$//'; echo
 
-echo; echo "== 6. the pixels the identity encoder sees, and CLIP input ids of a prompt"
+echo; echo "== 7. the pixels the identity encoder sees, and CLIP input ids of a prompt"
 "$bin" preprocess --manifest "$w/models.yaml" --role identity "$w/targets/s0000_p00.png" -o "$out/identity_input.png"
 head -n 1 "$w/manifest.jsonl" | sed 's/.*"prompt":"\([^"]*\)".*/\1/' | tee "$out/prompt.txt" | "$bin" tokenize | tee "$out/tokens.jsonl"
 
 echo
 echo "Outputs are in $out/: world/ (benchmark: manifest.jsonl, images, masks, models.yaml),"
-echo "run/ (scored run: samples.jsonl, summary.json), embed_identity.json, identity_input.png, tokens.jsonl"
+echo "run/ (scored run: samples.jsonl, summary.json), report/ (tables, plots, report.html),"
+echo "embed_identity.json, identity_input.png, tokens.jsonl"
