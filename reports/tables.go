@@ -118,6 +118,24 @@ func cell(r Row, key, format string) string {
 	return fmt.Sprintf(format, fmt.Sprintf(meanFormat, s.Mean), fmt.Sprintf(meanFormat, halfWidth(s)))
 }
 
+// formatCells formats a row's cells: format (mean, half-width as strings) for most, bold
+// for the best mean of its column, missing where the variant has no scored sample.
+func formatCells(r Row, best map[string]float64, format, bold, missing string) []string {
+	cells := make([]string, len(Columns))
+	for i, c := range Columns {
+		s, ok := r.Stat(c.Key)
+		switch {
+		case !ok:
+			cells[i] = missing
+		case s.Mean == best[c.Key]:
+			cells[i] = cell(r, c.Key, bold)
+		default:
+			cells[i] = cell(r, c.Key, format)
+		}
+	}
+	return cells
+}
+
 // WriteMarkdown writes a Markdown table (mean ± half the 95% interval), the best mean of
 // each column in bold.
 func WriteMarkdown(w io.Writer, rows []Row) error {
@@ -132,19 +150,8 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 	}
 	fmt.Fprintln(w)
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %d |", mdEscape(r.Label), r.Summary.N, r.Summary.Failures)
-		for _, c := range Columns {
-			s, ok := r.Stat(c.Key)
-			switch {
-			case !ok:
-				fmt.Fprint(w, " – |")
-			case s.Mean == b[c.Key]:
-				fmt.Fprintf(w, " **"+meanFormat+"** ± "+meanFormat+" |", s.Mean, halfWidth(s))
-			default:
-				fmt.Fprintf(w, " "+meanFormat+" ± "+meanFormat+" |", s.Mean, halfWidth(s))
-			}
-		}
-		fmt.Fprintln(w)
+		cells := formatCells(r, b, "%s ± %s", "**%s** ± %s", "–")
+		fmt.Fprintf(w, "| %s | %d | %d | %s |\n", mdEscape(r.Label), r.Summary.N, r.Summary.Failures, strings.Join(cells, " | "))
 	}
 	_, err := fmt.Fprintln(w, "\nMeans over scored samples; ± is half the 95% bootstrap interval (subjects resampled). Best per column in bold.")
 	return err
@@ -163,19 +170,8 @@ func WriteLaTeX(w io.Writer, rows []Row) error {
 	}
 	fmt.Fprint(w, " \\\\\n\\midrule\n")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s & %d & %d", texEscape(r.Label), r.Summary.N, r.Summary.Failures)
-		for _, c := range Columns {
-			s, ok := r.Stat(c.Key)
-			switch {
-			case !ok:
-				fmt.Fprint(w, " & --")
-			case s.Mean == b[c.Key]:
-				fmt.Fprintf(w, " & $\\mathbf{"+meanFormat+"}$\\,{\\scriptsize$\\pm$"+meanFormat+"}", s.Mean, halfWidth(s))
-			default:
-				fmt.Fprintf(w, " & $"+meanFormat+"$\\,{\\scriptsize$\\pm$"+meanFormat+"}", s.Mean, halfWidth(s))
-			}
-		}
-		fmt.Fprint(w, " \\\\\n")
+		cells := formatCells(r, b, `$%s$\,{\scriptsize$\pm$%s}`, `$\mathbf{%s}$\,{\scriptsize$\pm$%s}`, "--")
+		fmt.Fprintf(w, "%s & %d & %d & %s \\\\\n", texEscape(r.Label), r.Summary.N, r.Summary.Failures, strings.Join(cells, " & "))
 	}
 	_, err := fmt.Fprint(w, "\\bottomrule\n\\end{tabular}\n")
 	return err

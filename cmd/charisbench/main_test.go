@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/internal/ortest"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
@@ -28,15 +29,7 @@ func charisbench(t *testing.T, stdin string, args ...string) (stdout, stderr str
 
 // needORT skips a test that runs encoders when ONNX Runtime is not installed, unless
 // make test (which installs it) required it.
-func needORT(t *testing.T) {
-	t.Helper()
-	if _, err := encoder.FindLibrary(); err != nil {
-		if os.Getenv("CHARISBENCH_REQUIRE_ORT") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("ONNX Runtime not installed (make test installs it): %v", err)
-	}
-}
+func needORT(t *testing.T) { ortest.Need(t) }
 
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{

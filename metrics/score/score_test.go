@@ -13,25 +13,12 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/internal/ortest"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
-func openRuntime(t testing.TB) *encoder.Runtime {
-	t.Helper()
-	if _, err := encoder.FindLibrary(); err != nil {
-		if os.Getenv("CHARISBENCH_REQUIRE_ORT") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("ONNX Runtime not installed (make test installs it): %v", err)
-	}
-	rt, err := encoder.Open(encoder.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
-	return rt
-}
+func openRuntime(t testing.TB) *encoder.Runtime { return ortest.Runtime(t, encoder.Options{}) }
 
 // buildWorld writes a small charis-world benchmark with the given perturbations.
 func buildWorld(t testing.TB, subjects, prompts int, perturb ...string) string {

@@ -1,12 +1,12 @@
 package worldcheck
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/internal/ortest"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
@@ -20,12 +20,7 @@ const (
 )
 
 func TestWorldEncodersMeanSomething(t *testing.T) {
-	if _, err := encoder.FindLibrary(); err != nil {
-		if os.Getenv("CHARISBENCH_REQUIRE_ORT") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("ONNX Runtime not installed (make test installs it): %v", err)
-	}
+	rt := ortest.Runtime(t, encoder.Options{})
 	dir := t.TempDir()
 	if err := world.WriteEncoders(dir); err != nil {
 		t.Fatal(err)
@@ -34,11 +29,6 @@ func TestWorldEncodersMeanSomething(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := encoder.Open(encoder.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
 	opt := Options{Subjects: 60, Queries: 2, Prompts: 120, Seed: 7, Size: world.DefaultSize}
 	rep, err := Run(rt, m, opt)
 	if err != nil {
