@@ -245,8 +245,15 @@ func drawLegend(c draw.Canvas, rows []Row, kind legendKind) {
 }
 
 // WritePlots saves bars, trade-off and distribution plots as PNG and SVG into dir and
-// returns the files written.
+// returns the files written: none when no variant has a scored sample to draw.
 func WritePlots(dir string, rows []Row) ([]string, error) {
+	scored := false
+	for _, r := range rows {
+		scored = scored || r.Summary.CHARIS != nil
+	}
+	if !scored {
+		return nil, nil
+	}
 	bars, err := BarsPlot(rows)
 	if err != nil {
 		return nil, err

@@ -186,6 +186,24 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 }
 
+// TestNothingScored: a run whose every sample failed still gets its tables and page.
+func TestNothingScored(t *testing.T) {
+	run := fixtureRun(t)
+	for name, v := range run.Summary.Variants {
+		run.Summary.Variants[name] = &charis.VariantSummary{N: v.N, Failures: v.N}
+	}
+	for i := range run.Samples {
+		run.Samples[i].Status, run.Samples[i].CHARIS = charis.StatusError, nil
+	}
+	files, err := Write(t.TempDir(), []*charis.Run{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 7 { // six tables and report.html, no plots
+		t.Fatalf("files: %v", files)
+	}
+}
+
 func TestSeveralRunsAreLabelled(t *testing.T) {
 	a, b := fixtureRun(t), fixtureRun(t)
 	b.Dir = "testdata/other"
