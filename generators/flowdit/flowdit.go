@@ -71,6 +71,7 @@ func New(cfg Config, backend backends.Backend, seed int64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	install()
 	ctx := context.New()
 	if err := ctx.SetRNGStateFromSeed(seed); err != nil {
 		return nil, err

@@ -108,7 +108,7 @@ type model struct {
 // linear is a dense layer, with a LoRA adapter when its set is adapted.
 func (m *model) linear(ctx *context.Context, x *Node, out int, set LayerSet, name string) *Node {
 	c := ctx.In(name)
-	y := layers.Dense(c, x, true, out)
+	y := dense(c, x, out)
 	if m.lora == nil || !slices.Contains(m.lora.Layers, set) {
 		return y
 	}
@@ -129,9 +129,9 @@ func (m *model) Forward(ctx *context.Context, zt, t, ids *Node) *Node {
 	b := zt.Shape().Dimensions[0]
 	gh, gw := c.ImageSize/c.Patch, 2*c.ImageSize/c.Patch // token grid over the concatenated canvas
 	img := patchify(zt, c.Patch)                         // [B, gh·gw, p·p·C]
-	img = layers.Dense(ctx.In("patch_embed"), img, true, c.Dim)
+	img = dense(ctx.In("patch_embed"), img, c.Dim)
 	txt, pooled := m.text(ctx.In("text"), ids) // [B, L, D], [B, D]
-	cond := Add(timeEmbedding(ctx.In("time"), t, c.Dim), layers.Dense(ctx.In("pooled_text"), pooled, true, c.Dim))
+	cond := Add(timeEmbedding(ctx.In("time"), t, c.Dim), dense(ctx.In("pooled_text"), pooled, c.Dim))
 	cond = activations.Swish(cond) // [B, D]
 	cos, sin := rope2D(zt.Graph(), c.TextLen, gh, gw, c.Dim/c.Heads)
 	x := Concatenate([]*Node{txt, img}, 1) // [B, L + gh·gw, D]
@@ -143,7 +143,7 @@ func (m *model) Forward(ctx *context.Context, zt, t, ids *Node) *Node {
 	ss := splitLast(mod, 2)
 	img = modulate(layerNorm(img), ss[0], ss[1])
 	ictx := ctx.In("final").WithInitializer(initializers.Zero)
-	out := layers.Dense(ictx.In("proj"), img, true, c.Patch*c.Patch*c.Channels) // [B, gh·gw, p·p·C]
+	out := dense(ictx.In("proj"), img, c.Patch*c.Patch*c.Channels) // [B, gh·gw, p·p·C]
 	return unpatchify(out, b, gh, gw, c.Patch, c.Channels)
 }
 
@@ -171,10 +171,7 @@ func (m *model) attention(ctx *context.Context, x, cos, sin *Node) *Node {
 	}
 	q, k, v := proj("q"), proj("k"), proj("v")
 	q, k = applyRoPE(q, cos, sin), applyRoPE(k, cos, sin)
-	scores := MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(hd))) // [B, H, N, N]
-	att := Softmax(scores, -1)
-	out := Einsum("bhqk,bkhd->bqhd", att, v) // [B, N, H, hd]
-	return m.linear(ctx, Reshape(out, b, n, c.Dim), c.Dim, Attn, "out")
+	return m.linear(ctx, mha(q, k, v), c.Dim, Attn, "out") // [B, N, D]
 }
 
 // text encodes hashed CLIP ids: embeddings + positions, a few blocks, mean pooled.
@@ -189,12 +186,11 @@ func (m *model) text(ctx *context.Context, ids *Node) (tokens, pooled *Node) {
 		hd := c.Dim / c.Heads
 		b := x.Shape().Dimensions[0]
 		h := layerNorm(x)
-		q := Reshape(layers.Dense(tc.In("q"), h, true, c.Dim), b, c.TextLen, c.Heads, hd)
-		k := Reshape(layers.Dense(tc.In("k"), h, true, c.Dim), b, c.TextLen, c.Heads, hd)
-		v := Reshape(layers.Dense(tc.In("v"), h, true, c.Dim), b, c.TextLen, c.Heads, hd)
-		att := Softmax(MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(hd))), -1)
-		x = Add(x, layers.Dense(tc.In("out"), Reshape(Einsum("bhqk,bkhd->bqhd", att, v), b, c.TextLen, c.Dim), true, c.Dim))
-		x = Add(x, layers.Dense(tc.In("ffn_down"), activations.Gelu(layers.Dense(tc.In("ffn_up"), layerNorm(x), true, 2*c.Dim)), true, c.Dim))
+		q := Reshape(dense(tc.In("q"), h, c.Dim), b, c.TextLen, c.Heads, hd)
+		k := Reshape(dense(tc.In("k"), h, c.Dim), b, c.TextLen, c.Heads, hd)
+		v := Reshape(dense(tc.In("v"), h, c.Dim), b, c.TextLen, c.Heads, hd)
+		x = Add(x, dense(tc.In("out"), mha(q, k, v), c.Dim))
+		x = Add(x, dense(tc.In("ffn_down"), activations.Gelu(dense(tc.In("ffn_up"), layerNorm(x), 2*c.Dim)), c.Dim))
 	}
 	x = layerNorm(x)
 	return x, ReduceMean(x, 1)

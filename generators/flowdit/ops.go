@@ -7,7 +7,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 )
 
@@ -53,7 +53,39 @@ func tokenRange(x *Node, from, count int) *Node {
 	for j := range count {
 		sel[(from+j)*count+j] = 1
 	}
-	return Einsum("bnd,nt->btd", x, Reshape(Const(x.Graph(), sel), n, count))
+	xt := TransposeAllDims(x, 0, 2, 1) // [B, D, N]
+	y := matmulLast(xt, Reshape(Const(x.Graph(), sel), n, count))
+	return TransposeAllDims(y, 0, 2, 1) // [B, count, D]
+}
+
+// dense is a fully connected layer on the last axis, variables "weights" [in, out] and
+// "biases" [out] under scope dense (as GoMLX's layers.Dense names them), computed as one
+// rank-2 Dot so its gradient is the fast one installVJPs provides.
+func dense(ctx *context.Context, x *Node, out int) *Node {
+	c := ctx.In("dense")
+	in := x.Shape().Dimensions[x.Rank()-1]
+	w := c.VariableWithShape("weights", shapes.Make(x.DType(), in, out)).ValueGraph(x.Graph())
+	b := c.WithInitializer(initializers.Zero).VariableWithShape("biases", shapes.Make(x.DType(), out)).ValueGraph(x.Graph())
+	ones := make([]int, x.Rank())
+	for i := range ones {
+		ones[i] = 1
+	}
+	ones[len(ones)-1] = out
+	return Add(matmulLast(x, w), Reshape(b, ones...)) // bias broadcast over the leading axes
+}
+
+// mha is multi-head scaled dot-product attention over q, k, v [B, N, H, hd] -> [B, N, H·hd],
+// with batched products whose gradients are products too.
+func mha(q, k, v *Node) *Node {
+	d := q.Shape().Dimensions
+	b, n, h, hd := d[0], d[1], d[2], d[3]
+	heads := func(x *Node, perm ...int) *Node { return TransposeAllDims(x, perm...) }
+	qh := Reshape(heads(q, 0, 2, 1, 3), b*h, n, hd)                      // [B·H, N, hd]
+	kt := Reshape(heads(k, 0, 2, 3, 1), b*h, hd, n)                      // [B·H, hd, N]
+	vh := Reshape(heads(v, 0, 2, 1, 3), b*h, n, hd)                      // [B·H, N, hd]
+	att := Softmax(MulScalar(bmm(qh, kt), 1/math.Sqrt(float64(hd))), -1) // [B·H, N, N]
+	out := Reshape(bmm(att, vh), b, h, n, hd)                            // [B, H, N, hd]
+	return Reshape(TransposeAllDims(out, 0, 2, 1, 3), b, n, h*hd)
 }
 
 // patchify turns [B, H, W, C] into tokens [B, (H/p)·(W/p), p·p·C], row-major over the grid:
@@ -82,8 +114,8 @@ func timeEmbedding(ctx *context.Context, t *Node, dim int) *Node {
 	}
 	arg := Mul(ExpandAxes(MulScalar(t, 1000), -1), ExpandAxes(Const(t.Graph(), freqs), 0)) // [B, half]
 	emb := Concatenate([]*Node{Sin(arg), Cos(arg)}, -1)                                    // [B, dim]
-	emb = activations.Swish(layers.Dense(ctx.In("mlp_0"), emb, true, dim))
-	return layers.Dense(ctx.In("mlp_1"), emb, true, dim)
+	emb = activations.Swish(dense(ctx.In("mlp_0"), emb, dim))
+	return dense(ctx.In("mlp_1"), emb, dim)
 }
 
 // rope2D returns cos and sin tables [textLen + gh·gw, headDim] for axial 2-D rotary
