@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort test lint demo bench fuzz fixtures world-encoders world-eval dev-deps clean
+.PHONY: all build ort test lint demo bench bench-generator fuzz fixtures world-encoders world-eval dev-deps clean
 
 all: build
 
@@ -38,6 +38,10 @@ demo: ort build
 bench: ort
 	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench . -benchtime 3s ./charis/preprocess/ ./metrics/encoder/
 	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench Score -benchtime 2x ./metrics/score/
+
+# flowdit's train step against the same model in PyTorch, one thread each; last line ratio=X.
+bench-generator:
+	scripts/bench-generator.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/
