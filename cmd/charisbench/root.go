@@ -40,6 +40,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newScoreCmd(),
 		newGateCmd(),
 		newReportCmd(),
+		newGenCmd(),
 	)
 	return root
 }

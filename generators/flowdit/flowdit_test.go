@@ -365,3 +365,23 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatalf("damaged checkpoint: %v", err)
 	}
 }
+
+// TestCUDAWithoutPlugin: asking for CUDA without a PJRT CUDA plugin fails with a message
+// naming what is missing (this machine class has no GPU).
+func TestCUDAWithoutPlugin(t *testing.T) {
+	if os.Getenv(PluginEnv) != "" {
+		t.Skipf("%s is set: this machine may have a CUDA plugin", PluginEnv)
+	}
+	_, err := BackendFor(CUDA)
+	if err == nil {
+		t.Skip("a CUDA backend started: a GPU and plugin are present")
+	}
+	for _, want := range []string{"PJRT", PluginEnv, "cuda"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if _, err := BackendFor("tpu"); err == nil {
+		t.Error("an unknown device was accepted")
+	}
+}
