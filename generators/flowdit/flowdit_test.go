@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charisbench/charisbench/charis/clip"
 	"github.com/gomlx/gomlx/backends"
@@ -383,5 +384,40 @@ func TestCUDAWithoutPlugin(t *testing.T) {
 	}
 	if _, err := BackendFor("tpu"); err == nil {
 		t.Error("an unknown device was accepted")
+	}
+}
+
+// TestNoDeadlock: the pure-Go backend's default parallel op execution deadlocked once in a
+// train step (workers waiting on a full pool inside DotGeneral); NewBackend runs ops
+// sequentially. Training steps must finish: a hang fails here with a clear message rather
+// than at the test binary's timeout.
+func TestNoDeadlock(t *testing.T) {
+	if !strings.Contains(CPUBackendConfig, "ops_sequential") {
+		t.Fatalf("CPU backend config %q no longer runs ops sequentially", CPUBackendConfig)
+	}
+	be := backend(t)
+	m, err := New(testConfig, be, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	batch := randBatch(r, testConfig, 4)
+	done := make(chan error, 1)
+	go func() {
+		for range 30 {
+			if _, err := m.TrainStep(batch, Masked, 1e-3, r); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("30 train steps did not finish in 2 minutes: the backend deadlocked")
 	}
 }
