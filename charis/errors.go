@@ -32,16 +32,17 @@ func (e *FieldError) Error() string {
 	return b.String()
 }
 
-// yamlDoc is a parsed YAML file that remembers the line of every field path.
-type yamlDoc struct {
+// YAMLDoc is a parsed YAML file that remembers the line of every field path, so errors
+// found after decoding can still name their line.
+type YAMLDoc struct {
 	file  string
 	lines map[string]int // "encoders[1].preprocess.crop" -> line
 }
 
-// parseYAML decodes data into v, rejecting unknown fields, and records field lines.
+// ParseYAML decodes data into v, rejecting unknown fields, and records field lines.
 // Syntax and type errors come back as *FieldError.
-func parseYAML(file string, data []byte, v any) (*yamlDoc, error) {
-	doc := &yamlDoc{file: file, lines: map[string]int{}}
+func ParseYAML(file string, data []byte, v any) (*YAMLDoc, error) {
+	doc := &YAMLDoc{file: file, lines: map[string]int{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)
@@ -58,7 +59,7 @@ func parseYAML(file string, data []byte, v any) (*yamlDoc, error) {
 	return doc, nil
 }
 
-func (d *yamlDoc) record(path string, n *yaml.Node) {
+func (d *YAMLDoc) record(path string, n *yaml.Node) {
 	d.lines[path] = n.Line
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -78,13 +79,13 @@ func (d *yamlDoc) record(path string, n *yaml.Node) {
 	}
 }
 
-// errorf builds a FieldError for a field path, at the line of the nearest recorded
-// ancestor when the field itself is absent from the file.
-func (d *yamlDoc) errorf(field, format string, args ...any) *FieldError {
+// Errorf builds a FieldError for a field path (such as "grid.axes.rank"), at the line of
+// the nearest recorded ancestor when the field itself is absent from the file.
+func (d *YAMLDoc) Errorf(field, format string, args ...any) *FieldError {
 	return &FieldError{File: d.file, Line: d.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (d *yamlDoc) line(field string) int {
+func (d *YAMLDoc) line(field string) int {
 	for p := field; ; {
 		if l, ok := d.lines[p]; ok {
 			return l
@@ -125,7 +126,7 @@ func yamlError(file string, err error) error {
 	return first
 }
 
-var typeNameRE = regexp.MustCompile(`in type charis\.\w+`)
+var typeNameRE = regexp.MustCompile(`in type \w+\.\w+`)
 
 // cleanTypeNames drops Go type names from YAML messages: a user knows fields, not types.
 func cleanTypeNames(s string) string {

@@ -119,57 +119,57 @@ func LoadMetricConfig(path string) (MetricConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("metric config: %w", err)
 	}
-	doc, err := parseYAML(path, data, &c)
+	doc, err := ParseYAML(path, data, &c)
 	if err != nil {
 		return c, err
 	}
 	return c, c.validate(doc)
 }
 
-func (c *MetricConfig) validate(d *yamlDoc) error {
+func (c *MetricConfig) validate(d *YAMLDoc) error {
 	if c.Version != 1 {
-		return d.errorf("version", "unsupported metric config version %d (want 1)", c.Version)
+		return d.Errorf("version", "unsupported metric config version %d (want 1)", c.Version)
 	}
 	sum := 0.0
 	for name, w := range c.Weights {
 		if !isAxis(name) {
-			return d.errorf("weights."+name, "unknown axis %q (want ic, pa, cf, vq, td)", name)
+			return d.Errorf("weights."+name, "unknown axis %q (want ic, pa, cf, vq, td)", name)
 		}
 		if !(w >= 0) || math.IsInf(w, 0) {
-			return d.errorf("weights."+name, "must be a non-negative number, got %v", w)
+			return d.Errorf("weights."+name, "must be a non-negative number, got %v", w)
 		}
 		sum += w
 	}
 	for _, a := range Axes {
 		if _, ok := c.Weights[a]; !ok {
-			return d.errorf("weights", "missing weight for %s (give all five)", a)
+			return d.Errorf("weights", "missing weight for %s (give all five)", a)
 		}
 	}
 	switch {
 	case sum <= 0:
-		return d.errorf("weights", "at least one weight must be positive")
+		return d.Errorf("weights", "at least one weight must be positive")
 	case c.Aggregate != "arithmetic" && c.Aggregate != "geometric":
-		return d.errorf("aggregate", "unknown %q (want arithmetic or geometric)", c.Aggregate)
+		return d.Errorf("aggregate", "unknown %q (want arithmetic or geometric)", c.Aggregate)
 	case !(c.IC.MaskCoverage > 0 && c.IC.MaskCoverage <= 1):
-		return d.errorf("ic.mask_coverage", "must be in (0, 1], got %v", c.IC.MaskCoverage)
+		return d.Errorf("ic.mask_coverage", "must be in (0, 1], got %v", c.IC.MaskCoverage)
 	case c.CF.K < 1:
-		return d.errorf("cf.k", "must be at least 1, got %d", c.CF.K)
+		return d.Errorf("cf.k", "must be at least 1, got %d", c.CF.K)
 	case !(c.CF.Tau > 0):
-		return d.errorf("cf.tau", "must be positive, got %v", c.CF.Tau)
+		return d.Errorf("cf.tau", "must be positive, got %v", c.CF.Tau)
 	case !(c.CF.KL > 0):
-		return d.errorf("cf.kl", "must be positive, got %v", c.CF.KL)
+		return d.Errorf("cf.kl", "must be positive, got %v", c.CF.KL)
 	case len(c.VQ.Antonyms) == 0:
-		return d.errorf("vq.antonyms", "give at least one (positive, negative) pair")
+		return d.Errorf("vq.antonyms", "give at least one (positive, negative) pair")
 	case !(c.VQ.Scale > 0):
-		return d.errorf("vq.scale", "must be positive, got %v", c.VQ.Scale)
+		return d.Errorf("vq.scale", "must be positive, got %v", c.VQ.Scale)
 	case c.TD.SSIMSize < 11:
-		return d.errorf("td.ssim_size", "must be at least 11 (the SSIM window), got %d", c.TD.SSIMSize)
+		return d.Errorf("td.ssim_size", "must be at least 11 (the SSIM window), got %d", c.TD.SSIMSize)
 	case !(c.TD.Calibration.Hi > c.TD.Calibration.Lo):
-		return d.errorf("td.spread_calibration", "hi must be greater than lo")
+		return d.Errorf("td.spread_calibration", "hi must be greater than lo")
 	case c.Bootstrap.Draws < minBootstrapDraws:
-		return d.errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
+		return d.Errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
 	case !(c.Bootstrap.Confidence > 0 && c.Bootstrap.Confidence < 1):
-		return d.errorf("bootstrap.confidence", "must be in (0, 1), got %v", c.Bootstrap.Confidence)
+		return d.Errorf("bootstrap.confidence", "must be in (0, 1), got %v", c.Bootstrap.Confidence)
 	}
 	return nil
 }

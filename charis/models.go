@@ -38,7 +38,7 @@ type ModelManifest struct {
 	Encoders []EncoderSpec `yaml:"encoders"`
 
 	path string   // the manifest file
-	doc  *yamlDoc // field lines, for errors found after loading
+	doc  *YAMLDoc // field lines, for errors found after loading
 }
 
 // EncoderSpec declares one ONNX encoder.
@@ -96,7 +96,7 @@ func LoadModelManifest(path string) (*ModelManifest, error) {
 		return nil, fmt.Errorf("model manifest: %w", err)
 	}
 	m := &ModelManifest{path: path}
-	if m.doc, err = parseYAML(path, data, m); err != nil {
+	if m.doc, err = ParseYAML(path, data, m); err != nil {
 		return nil, err
 	}
 	return m, m.validate()
@@ -125,7 +125,7 @@ func (m *ModelManifest) resolve(p string) string { return Resolve(m.path, p) }
 // Errorf reports a problem with one of an encoder's fields (field relative to the
 // encoder, such as "output.name"), at its line in the manifest.
 func (m *ModelManifest) Errorf(e *EncoderSpec, field, format string, args ...any) error {
-	return m.doc.errorf(e.field(field), format, args...)
+	return m.doc.Errorf(e.field(field), format, args...)
 }
 
 func (e *EncoderSpec) field(f string) string {
@@ -215,10 +215,10 @@ func (c *Calibration) Calibrate(x float64) float64 {
 func (m *ModelManifest) validate() error {
 	d := m.doc
 	if m.Version != 1 {
-		return d.errorf("version", "unsupported manifest version %d (want 1)", m.Version)
+		return d.Errorf("version", "unsupported manifest version %d (want 1)", m.Version)
 	}
 	if len(m.Encoders) == 0 {
-		return d.errorf("encoders", "no encoders declared")
+		return d.Errorf("encoders", "no encoders declared")
 	}
 	seen := map[Role]int{}
 	for i := range m.Encoders {

@@ -1,0 +1,371 @@
+// Package ablations runs `charisbench run ablations.yaml`: it expands the grid of variants,
+// drives each through train, generate, score and report, keys every artefact by its inputs
+// so a rerun skips what is done, and lays out the paper's tables. It imports generators,
+// metrics and reports; nothing imports it but the command.
+package ablations
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/generators/flowdit"
+)
+
+// File is a parsed, validated ablations.yaml (docs/ablations.md).
+type File struct {
+	Version    int            `yaml:"version"`
+	Name       string         `yaml:"name"`
+	Out        string         `yaml:"out"` // run folder, relative to the file; default runs/NAME
+	Benchmark  Benchmark      `yaml:"benchmark"`
+	Models     string         `yaml:"models"` // "world" (charis-world's encoders) or a models.yaml
+	Metric     string         `yaml:"metric"` // metric config YAML; empty: the defaults
+	Generators []Generator    `yaml:"generators"`
+	Grid       *Grid          `yaml:"grid"`
+	Variants   []VariantEntry `yaml:"variants"`
+
+	path string
+	doc  *charis.YAMLDoc
+}
+
+// Benchmark is the samples to generate for: a manifest, or a charis-world build.
+type Benchmark struct {
+	Manifest string     `yaml:"manifest"`
+	World    *WorldSpec `yaml:"world"`
+}
+
+// WorldSpec is a charis-world benchmark to build.
+type WorldSpec struct {
+	Subjects          int    `yaml:"subjects"`
+	PromptsPerSubject int    `yaml:"prompts_per_subject"`
+	Seed              uint64 `yaml:"seed"`
+	Size              int    `yaml:"size"`
+}
+
+// Generator kinds.
+const (
+	KindFlowdit = "flowdit" // the built-in generator: LoRA fine-tuning of a base checkpoint
+	KindExec    = "exec"    // an external program speaking the JSON-lines protocol
+	KindDir     = "dir"     // precomputed images, DIR/ID.png
+)
+
+// Generator declares a source of generated images.
+type Generator struct {
+	Name     string            `yaml:"name"`
+	Kind     string            `yaml:"type"`
+	Base     string            `yaml:"base"`     // flowdit: base checkpoint
+	Settings map[string]string `yaml:"settings"` // flowdit: defaults for every variant
+	Command  []string          `yaml:"command"`  // exec
+	Path     string            `yaml:"path"`     // dir
+}
+
+// Grid is a cartesian product of settings for one generator.
+type Grid struct {
+	Generator string              `yaml:"generator"`
+	Axes      map[string][]string `yaml:"axes"`
+}
+
+// VariantEntry is one explicit variant.
+type VariantEntry struct {
+	Name      string            `yaml:"name"`
+	Generator string            `yaml:"generator"`
+	Set       map[string]string `yaml:"set"`
+}
+
+// Variant is one fully resolved point of the ablation.
+type Variant struct {
+	Name      string
+	Generator *Generator
+	Settings  Settings
+}
+
+// Settings are a flowdit variant's resolved settings.
+type Settings struct {
+	Loss         flowdit.LossMode
+	LoRALayers   []flowdit.LayerSet
+	Rank         int
+	Alpha        float64
+	Steps        int
+	Batch        int
+	LearningRate float64
+	Seed         uint64
+	SampleSteps  int
+	Guidance     float64
+}
+
+// DefaultSettings are flowdit's defaults for a variant.
+var DefaultSettings = Settings{Loss: flowdit.Masked, LoRALayers: []flowdit.LayerSet{flowdit.Attn, flowdit.FFN},
+	Rank: 8, Alpha: 8, Steps: 300, Batch: 8, LearningRate: 1e-3, Seed: 1, SampleSteps: 20, Guidance: 1}
+
+// settingKeys are the keys an override may name, each parsed to its type.
+var settingKeys = map[string]func(s *Settings, v string) error{
+	"loss": func(s *Settings, v string) error {
+		if v != string(flowdit.Masked) && v != string(flowdit.Full) {
+			return fmt.Errorf("unknown loss %q (want masked or full)", v)
+		}
+		s.Loss = flowdit.LossMode(v)
+		return nil
+	},
+	"lora_layers":  func(s *Settings, v string) (err error) { s.LoRALayers, err = flowdit.ParseLayerSets(v); return },
+	"rank":         intSetting(func(s *Settings) *int { return &s.Rank }, 1),
+	"steps":        intSetting(func(s *Settings) *int { return &s.Steps }, 1),
+	"batch":        intSetting(func(s *Settings) *int { return &s.Batch }, 1),
+	"sample_steps": intSetting(func(s *Settings) *int { return &s.SampleSteps }, 1),
+	"alpha":        floatSetting(func(s *Settings) *float64 { return &s.Alpha }),
+	"lr":           floatSetting(func(s *Settings) *float64 { return &s.LearningRate }),
+	"guidance":     floatSetting(func(s *Settings) *float64 { return &s.Guidance }),
+	"seed": func(s *Settings, v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a non-negative integer, got %q", v)
+		}
+		s.Seed = n
+		return nil
+	},
+}
+
+func intSetting(field func(*Settings) *int, minimum int) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minimum {
+			return fmt.Errorf("want an integer of at least %d, got %q", minimum, v)
+		}
+		*field(s) = n
+		return nil
+	}
+}
+
+func floatSetting(field func(*Settings) *float64) func(*Settings, string) error {
+	return func(s *Settings, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) {
+			return fmt.Errorf("want a positive number, got %q", v)
+		}
+		*field(s) = f
+		return nil
+	}
+}
+
+func knownKeys() string {
+	keys := make([]string, 0, len(settingKeys))
+	for k := range settingKeys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+// Load reads and validates an ablations file. Errors name the file, line and field.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ablations: %w", err)
+	}
+	f := &File{path: path}
+	if f.doc, err = charis.ParseYAML(path, data, f); err != nil {
+		return nil, err
+	}
+	return f, f.validate()
+}
+
+// Path is the file itself; Resolve makes a path in it absolute.
+func (f *File) Path() string { return f.path }
+
+// Resolve interprets a path of the file relative to its folder.
+func (f *File) Resolve(p string) string { return charis.Resolve(f.path, p) }
+
+// OutDir is the run folder.
+func (f *File) OutDir() string {
+	if f.Out != "" {
+		return f.Resolve(f.Out)
+	}
+	return f.Resolve(filepath.Join("runs", f.Name))
+}
+
+func (f *File) validate() error {
+	d := f.doc
+	switch {
+	case f.Version != 1:
+		return d.Errorf("version", "unsupported version %d (want 1)", f.Version)
+	case f.Name == "" || strings.ContainsAny(f.Name, `/\ `):
+		return d.Errorf("name", "want a name without spaces or slashes, got %q", f.Name)
+	case (f.Benchmark.Manifest == "") == (f.Benchmark.World == nil):
+		return d.Errorf("benchmark", "give exactly one of manifest or world")
+	case f.Models == "":
+		return d.Errorf("models", `missing: "world" or a models.yaml`)
+	case len(f.Generators) == 0:
+		return d.Errorf("generators", "declare at least one generator")
+	case f.Grid == nil && len(f.Variants) == 0:
+		return d.Errorf("variants", "give a grid, variants, or both")
+	}
+	if w := f.Benchmark.World; w != nil && (w.Subjects <= 0 || w.PromptsPerSubject <= 0) {
+		return d.Errorf("benchmark.world", "subjects and prompts_per_subject must be positive")
+	}
+	names := map[string]bool{}
+	for i := range f.Generators {
+		g := &f.Generators[i]
+		field := fmt.Sprintf("generators[%d]", i)
+		if g.Name == "" || names[g.Name] {
+			return d.Errorf(field+".name", "missing or repeated generator name %q", g.Name)
+		}
+		names[g.Name] = true
+		switch g.Kind {
+		case KindFlowdit:
+			if g.Base == "" {
+				return d.Errorf(field+".base", "missing: the base checkpoint to fine-tune")
+			}
+			for k, v := range g.Settings {
+				if err := applySetting(&Settings{}, k, v); err != nil {
+					return d.Errorf(field+".settings."+k, "%v", err)
+				}
+			}
+		case KindExec:
+			if len(g.Command) == 0 {
+				return d.Errorf(field+".command", "missing: the program and its arguments")
+			}
+		case KindDir:
+			if g.Path == "" {
+				return d.Errorf(field+".path", "missing: the folder of ID.png images")
+			}
+		default:
+			return d.Errorf(field+".type", "unknown generator type %q (want flowdit, exec, dir)", g.Kind)
+		}
+	}
+	_, err := f.Expand()
+	return err
+}
+
+func applySetting(s *Settings, key, value string) error {
+	set, ok := settingKeys[key]
+	if !ok {
+		return fmt.Errorf("unknown setting %q (want %s)", key, knownKeys())
+	}
+	return set(s, value)
+}
+
+// generator finds a declared generator by name.
+func (f *File) generator(name string) *Generator {
+	for i := range f.Generators {
+		if f.Generators[i].Name == name {
+			return &f.Generators[i]
+		}
+	}
+	return nil
+}
+
+// Expand lists every variant: the grid's cartesian product (named key=value,... in key
+// order) followed by the explicit variants, each with its settings resolved over the
+// defaults and its generator's settings. Names are unique.
+func (f *File) Expand() ([]Variant, error) {
+	d := f.doc
+	var out []Variant
+	seen := map[string]bool{}
+	add := func(field string, v Variant) error {
+		if seen[v.Name] {
+			return d.Errorf(field, "variant %q is defined twice", v.Name)
+		}
+		seen[v.Name] = true
+		out = append(out, v)
+		return nil
+	}
+	resolve := func(field string, g *Generator, set map[string]string, keyOrder []string) (Settings, error) {
+		s := DefaultSettings
+		s.LoRALayers = slices.Clone(s.LoRALayers)
+		for _, k := range sortedKeys(g.Settings) {
+			if err := applySetting(&s, k, g.Settings[k]); err != nil {
+				return s, err
+			}
+		}
+		for _, k := range keyOrder {
+			if err := applySetting(&s, k, set[k]); err != nil {
+				return s, d.Errorf(field+"."+k, "%v", err)
+			}
+		}
+		return s, nil
+	}
+	if gr := f.Grid; gr != nil {
+		g := f.generator(gr.Generator)
+		if g == nil {
+			return nil, d.Errorf("grid.generator", "unknown generator %q", gr.Generator)
+		}
+		if len(gr.Axes) == 0 {
+			return nil, d.Errorf("grid.axes", "no axes")
+		}
+		keys := sortedKeys(gr.Axes)
+		for _, k := range keys {
+			if len(gr.Axes[k]) == 0 {
+				return nil, d.Errorf("grid.axes."+k, "no values")
+			}
+			if g.Kind != KindFlowdit {
+				return nil, d.Errorf("grid.axes."+k, "generator %s (%s) takes no settings", g.Name, g.Kind)
+			}
+		}
+		for _, point := range product(keys, gr.Axes) {
+			var parts []string
+			for _, k := range keys {
+				parts = append(parts, k+"="+point[k])
+			}
+			s, err := resolve("grid.axes", g, point, keys)
+			if err != nil {
+				return nil, err
+			}
+			if err := add("grid", Variant{Name: strings.Join(parts, ","), Generator: g, Settings: s}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i, e := range f.Variants {
+		field := fmt.Sprintf("variants[%d]", i)
+		g := f.generator(e.Generator)
+		if g == nil {
+			return nil, d.Errorf(field+".generator", "unknown generator %q", e.Generator)
+		}
+		if e.Name == "" || strings.ContainsAny(e.Name, `/\`) {
+			return nil, d.Errorf(field+".name", "want a name without slashes, got %q", e.Name)
+		}
+		if len(e.Set) > 0 && g.Kind != KindFlowdit {
+			return nil, d.Errorf(field+".set", "generator %s (%s) takes no settings", g.Name, g.Kind)
+		}
+		s, err := resolve(field+".set", g, e.Set, sortedKeys(e.Set))
+		if err != nil {
+			return nil, err
+		}
+		if err := add(field+".name", Variant{Name: e.Name, Generator: g, Settings: s}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// product enumerates the cartesian product of the axes, the last key varying fastest.
+func product(keys []string, axes map[string][]string) []map[string]string {
+	points := []map[string]string{{}}
+	for _, k := range keys {
+		var next []map[string]string
+		for _, p := range points {
+			for _, v := range axes[k] {
+				q := map[string]string{k: v}
+				for pk, pv := range p {
+					q[pk] = pv
+				}
+				next = append(next, q)
+			}
+		}
+		points = next
+	}
+	return points
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
