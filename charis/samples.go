@@ -157,6 +157,20 @@ func checkSamples(path string, rows []Sample, lines []int) error {
 	return nil
 }
 
+// RelTo expresses path relative to dir when it can (for a manifest written in dir),
+// absolute otherwise.
+func RelTo(dir, path string) string {
+	ad, err1 := filepath.Abs(dir)
+	ap, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	if r, err := filepath.Rel(ad, ap); err == nil {
+		return r
+	}
+	return ap
+}
+
 // Resolve returns a manifest path relative to the manifest's folder (absolute paths stay).
 func Resolve(manifest, p string) string {
 	if p == "" || filepath.IsAbs(p) {

@@ -171,7 +171,7 @@ func WriteLaTeX(w io.Writer, rows []Row) error {
 	fmt.Fprint(w, " \\\\\n\\midrule\n")
 	for _, r := range rows {
 		cells := formatCells(r, b, `$%s$\,{\scriptsize$\pm$%s}`, `$\mathbf{%s}$\,{\scriptsize$\pm$%s}`, "--")
-		fmt.Fprintf(w, "%s & %d & %d & %s \\\\\n", texEscape(r.Label), r.Summary.N, r.Summary.Failures, strings.Join(cells, " & "))
+		fmt.Fprintf(w, "%s & %d & %d & %s \\\\\n", TeXEscape(r.Label), r.Summary.N, r.Summary.Failures, strings.Join(cells, " & "))
 	}
 	_, err := fmt.Fprint(w, "\\bottomrule\n\\end{tabular}\n")
 	return err
@@ -180,7 +180,8 @@ func WriteLaTeX(w io.Writer, rows []Row) error {
 var texReplacer = strings.NewReplacer(`\`, `\textbackslash{}`, "_", `\_`, "&", `\&`, "%", `\%`, "$", `\$`, "#", `\#`,
 	"{", `\{`, "}", `\}`, "~", `\textasciitilde{}`, "^", `\textasciicircum{}`)
 
-func texEscape(s string) string { return texReplacer.Replace(s) }
+// TeXEscape escapes LaTeX's special characters in text.
+func TeXEscape(s string) string { return texReplacer.Replace(s) }
 
 // WriteCSV writes one row per variant: n, failures, subjects, and mean, lo, hi per metric.
 func WriteCSV(w io.Writer, rows []Row) error {

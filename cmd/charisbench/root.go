@@ -41,6 +41,8 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newGateCmd(),
 		newReportCmd(),
 		newGenCmd(),
+		newRunCmd(),
+		newMergeCmd(),
 	)
 	return root
 }

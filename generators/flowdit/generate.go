@@ -87,9 +87,9 @@ func Generate(o GenerateOptions) (int, error) {
 			if o.Variant != "" {
 				row.Variant = o.Variant
 			}
-			row.Reference = relTo(o.Out, charis.Resolve(o.Manifest, r.Reference))
+			row.Reference = charis.RelTo(o.Out, charis.Resolve(o.Manifest, r.Reference))
 			if r.ReferenceMask != "" {
-				row.ReferenceMask = relTo(o.Out, charis.Resolve(o.Manifest, r.ReferenceMask))
+				row.ReferenceMask = charis.RelTo(o.Out, charis.Resolve(o.Manifest, r.ReferenceMask))
 			}
 			out = append(out, row)
 		}
@@ -115,17 +115,4 @@ func writePNG(path string, z []float32, size int) error {
 		return err
 	}
 	return f.Close()
-}
-
-// relTo expresses path relative to dir when it can, absolute otherwise.
-func relTo(dir, path string) string {
-	ad, err1 := filepath.Abs(dir)
-	ap, err2 := filepath.Abs(path)
-	if err1 != nil || err2 != nil {
-		return path
-	}
-	if r, err := filepath.Rel(ad, ap); err == nil {
-		return r
-	}
-	return ap
 }

@@ -1,0 +1,136 @@
+package ablations
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/generators/flowdit"
+	"github.com/charisbench/charisbench/reports"
+)
+
+// The CHARIS values arXiv 2511.08061 reports, shown beside a run's own.
+const (
+	paperOurs          = 0.750 // latent concatenation + masked CFM, LoRA attn + FFN
+	paperUNO           = 0.683
+	paperDSD           = 0.670
+	paperFullLoss      = 0.652
+	paperLoRAAttn      = 0.725
+	paperLoRAAttnFFN   = 0.743
+	paperLoRAAttnFFNMd = 0.735
+)
+
+// paperTable is one of the paper's tables: rows of (label, variant, paper value).
+type paperTable struct {
+	name, title string
+	rows        []paperRow
+}
+
+type paperRow struct {
+	label   string
+	variant string // "" when the run has no such variant
+	paper   float64
+}
+
+// flowditVariant finds the flowdit variant with this loss and these layer sets.
+func flowditVariant(vs []Variant, loss flowdit.LossMode, layers ...flowdit.LayerSet) string {
+	for _, v := range vs {
+		if v.Generator.Kind == KindFlowdit && v.Settings.Loss == loss && slices.Equal(v.Settings.LoRALayers, layers) {
+			return v.Name
+		}
+	}
+	return ""
+}
+
+// namedVariant finds a non-flowdit variant whose name contains want (case-insensitive).
+func namedVariant(vs []Variant, want string) string {
+	for _, v := range vs {
+		if v.Generator.Kind != KindFlowdit && strings.Contains(strings.ToLower(v.Name), want) {
+			return v.Name
+		}
+	}
+	return ""
+}
+
+func paperTables(vs []Variant) []paperTable {
+	A, F, M := flowdit.Attn, flowdit.FFN, flowdit.Modulation
+	ours := flowditVariant(vs, flowdit.Masked, A, F)
+	return []paperTable{
+		{"main", "Main comparison", []paperRow{
+			{"Ours (masked, LoRA attn+FFN)", ours, paperOurs}, {"UNO", namedVariant(vs, "uno"), paperUNO},
+			{"DSD", namedVariant(vs, "dsd"), paperDSD}}},
+		{"masking", "Masking ablation", []paperRow{
+			{"Masked CFM loss", ours, paperOurs}, {"Full CFM loss", flowditVariant(vs, flowdit.Full, A, F), paperFullLoss}}},
+		{"lora", "LoRA layer sets", []paperRow{
+			{"A: attn", flowditVariant(vs, flowdit.Masked, A), paperLoRAAttn},
+			{"B: attn+FFN", ours, paperLoRAAttnFFN},
+			{"C: attn+FFN+modulation", flowditVariant(vs, flowdit.Masked, A, F, M), paperLoRAAttnFFNMd}}},
+	}
+}
+
+// WriteReport writes out/report: every scored variant's tables, plots and page
+// (reports.Write), and the paper's three tables as paper_NAME.md and .tex with the paper's
+// CHARIS beside the run's. It returns the paper tables written.
+func WriteReport(out string, vs []Variant) ([]string, error) {
+	var runs []*charis.Run
+	byName := map[string]*charis.Run{}
+	for _, v := range vs {
+		r, err := charis.ReadRun(filepath.Join(out, "variants", v.Name, "run"))
+		if err != nil {
+			return nil, fmt.Errorf("variant %s has no scored run yet (%v): run every variant, or merge shards, before the report", v.Name, err)
+		}
+		r.Dir = v.Name // label rows by variant
+		runs = append(runs, r)
+		byName[v.Name] = r
+	}
+	dir := filepath.Join(out, "report")
+	if _, err := reports.Write(dir, runs); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, t := range paperTables(vs) {
+		md, tex := renderPaperTable(t, byName)
+		for ext, text := range map[string]string{".md": md, ".tex": tex} {
+			p := filepath.Join(dir, "paper_"+t.name+ext)
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				return nil, err
+			}
+			files = append(files, p)
+		}
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// renderPaperTable lays a paper table out as Markdown and LaTeX: the run's CHARIS (mean ±
+// half the 95% interval) and axes beside the paper's CHARIS.
+func renderPaperTable(t paperTable, runs map[string]*charis.Run) (md, tex string) {
+	var b, l strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n| method | variant | CHARIS (this run) | IC | PA | CF | VQ | TD | CHARIS (paper) |\n", t.title)
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&l, "%% %s\n\\begin{tabular}{ll ccccccc}\n\\toprule\nMethod & Variant & CHARIS & IC & PA & CF & VQ & TD & CHARIS (paper) \\\\\n\\midrule\n", t.title)
+	for _, row := range t.rows {
+		cells := []string{"–", "–", "–", "–", "–", "–"}
+		if r := runs[row.variant]; r != nil {
+			if v := r.Summary.Variants[row.variant]; v != nil && v.CHARIS != nil {
+				cells[0] = fmt.Sprintf("%.3f ± %.3f", v.CHARIS.Mean, (v.CHARIS.CI[1]-v.CHARIS.CI[0])/2)
+				for i, a := range charis.Axes {
+					cells[i+1] = fmt.Sprintf("%.3f", v.Axes[a].Mean)
+				}
+			}
+		}
+		variant := row.variant
+		if variant == "" {
+			variant = "(not in this run)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.3f |\n", row.label, variant, strings.Join(cells, " | "), row.paper)
+		fmt.Fprintf(&l, "%s & %s & %s & %.3f \\\\\n", reports.TeXEscape(row.label), reports.TeXEscape(variant),
+			strings.ReplaceAll(strings.Join(cells, " & "), "±", `$\pm$`), row.paper)
+	}
+	b.WriteString("\nThis run's CHARIS is measured on charis-world with its own encoders; the paper's on its benchmark with CLIP and DINOv2. Compare directions, not values.\n")
+	l.WriteString("\\bottomrule\n\\end{tabular}\n")
+	return b.String(), l.String()
+}

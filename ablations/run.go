@@ -1,0 +1,395 @@
+package ablations
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/generators/flowdit"
+	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/encoder"
+	"github.com/charisbench/charisbench/metrics/score"
+)
+
+// Stages of a variant, in order.
+const (
+	StageTrain    = "train"
+	StageGenerate = "generate"
+	StageScore    = "score"
+	StageReport   = "report"
+)
+
+// Stages lists them in order.
+var Stages = []string{StageTrain, StageGenerate, StageScore, StageReport}
+
+// Options configure Run.
+type Options struct {
+	Only     string   // run this stage only (others must be done already); "" runs all
+	Variants []string // run these variants only; nil: all
+	Shard    int      // this machine's shard, 0-based, with Shards > 1
+	Shards   int
+	Runtime  *encoder.Runtime
+	Cache    *cache.Cache
+	Device   flowdit.Device
+	Log      *slog.Logger
+	Progress io.Writer // stage lines on a terminal; nil: none
+}
+
+// Result says where the run put things.
+type Result struct {
+	Out      string
+	Variants []string // variants this run handled
+	Report   string   // report folder ("" when this shard does not report)
+	Tables   []string // the paper's tables written
+}
+
+// Run drives every selected variant through train, generate, score and report. Each
+// stage's inputs are hashed into a key stored beside its output; a stage whose key and
+// output are in place is skipped, so a rerun (after a crash, a kill -9, or with more
+// variants) redoes only what is missing. Stage outputs appear atomically (written aside,
+// then renamed); scoring resumes inside itself.
+func Run(ctx context.Context, f *File, o Options) (*Result, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Only != "" && !slices.Contains(Stages, o.Only) {
+		return nil, fmt.Errorf("--only: unknown stage %q (want %v)", o.Only, Stages)
+	}
+	all, err := f.Expand()
+	if err != nil {
+		return nil, err
+	}
+	variants, err := selectVariants(all, o)
+	if err != nil {
+		return nil, err
+	}
+	out := f.OutDir()
+	res := &Result{Out: out}
+	bench, err := f.prepareBenchmark(out)
+	if err != nil {
+		return nil, err
+	}
+	models, err := charis.LoadModelManifest(bench.models)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := charis.LoadMetricConfig(f.metricPath())
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	for i, v := range variants {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r := &variantRun{f: f, v: v, dir: filepath.Join(out, "variants", v.Name), bench: bench, o: o, models: models, metric: metric}
+		for _, st := range []string{StageTrain, StageGenerate, StageScore} {
+			if o.Only != "" && o.Only != st {
+				continue
+			}
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "[%s] variant %d/%d %s: %s\n", time.Since(start).Round(time.Second), i+1, len(variants), v.Name, st)
+			}
+			if err := r.stage(ctx, st); err != nil {
+				return nil, fmt.Errorf("variant %s, %s: %w", v.Name, st, err)
+			}
+		}
+		res.Variants = append(res.Variants, v.Name)
+	}
+	if (o.Only == "" || o.Only == StageReport) && o.Shards <= 1 {
+		res.Report = filepath.Join(out, "report")
+		if res.Tables, err = WriteReport(out, all); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (f *File) metricPath() string {
+	if f.Metric == "" {
+		return ""
+	}
+	return f.Resolve(f.Metric)
+}
+
+func selectVariants(all []Variant, o Options) ([]Variant, error) {
+	var out []Variant
+	for _, name := range o.Variants {
+		if !slices.ContainsFunc(all, func(v Variant) bool { return v.Name == name }) {
+			return nil, fmt.Errorf("--variants: no variant %q", name)
+		}
+	}
+	if o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards) {
+		return nil, fmt.Errorf("--shard %d/%d: want 0 <= i < n", o.Shard, o.Shards)
+	}
+	for i, v := range all {
+		if len(o.Variants) > 0 && !slices.Contains(o.Variants, v.Name) {
+			continue
+		}
+		if o.Shards > 1 && i%o.Shards != o.Shard {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// benchmark is the prepared sample manifest and its encoders.
+type benchmark struct {
+	manifest, models string
+	sha              string // of the manifest file
+}
+
+// prepareBenchmark builds the charis-world benchmark once (keyed by its spec) or takes the
+// given manifest.
+func (f *File) prepareBenchmark(out string) (*benchmark, error) {
+	b := &benchmark{}
+	if f.Benchmark.Manifest != "" {
+		b.manifest = f.Resolve(f.Benchmark.Manifest)
+		if f.Models == "world" {
+			return nil, fmt.Errorf("%s: models: world needs a world benchmark", f.path)
+		}
+		b.models = f.Resolve(f.Models)
+	} else {
+		w := f.Benchmark.World
+		dir := filepath.Join(out, "benchmark")
+		key := hashOf("world-v1", w.Subjects, w.PromptsPerSubject, w.Seed, w.Size)
+		if !keyMatches(dir, key) {
+			err := atomicDir(dir, key, func(tmp string) error {
+				return world.Build(tmp, world.BuildOptions{Subjects: w.Subjects, PromptsPerSubject: w.PromptsPerSubject, Seed: w.Seed, Size: w.Size})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("building the charis-world benchmark: %w", err)
+			}
+		}
+		b.manifest = filepath.Join(dir, "manifest.jsonl")
+		b.models = filepath.Join(dir, world.EncoderManifest)
+		if f.Models != "world" {
+			b.models = f.Resolve(f.Models)
+		}
+	}
+	data, err := os.ReadFile(b.manifest)
+	if err != nil {
+		return nil, err
+	}
+	b.sha = hashOf(string(data))
+	return b, nil
+}
+
+// variantRun carries one variant through its stages.
+type variantRun struct {
+	f      *File
+	v      Variant
+	dir    string
+	bench  *benchmark
+	o      Options
+	models *charis.ModelManifest
+	metric charis.MetricConfig
+}
+
+func (r *variantRun) checkpoint() string { return filepath.Join(r.dir, "checkpoint") }
+func (r *variantRun) generated() string  { return filepath.Join(r.dir, "generated") }
+func (r *variantRun) scored() string     { return filepath.Join(r.dir, "run") }
+
+// keys: each stage's key covers its own inputs and the previous stage's key.
+func (r *variantRun) trainKey() (string, error) {
+	g := r.v.Generator
+	if g.Kind != KindFlowdit {
+		return hashOf("no-train", g.Kind), nil
+	}
+	info, err := os.ReadFile(filepath.Join(r.f.Resolve(g.Base), "checkpoint.json"))
+	if err != nil {
+		return "", fmt.Errorf("base checkpoint: %w", err)
+	}
+	s := r.v.Settings
+	return hashOf("train-v1", string(info), s.Loss, s.LoRALayers, s.Rank, s.Alpha, s.Steps, s.Batch, s.LearningRate, s.Seed), nil
+}
+
+func (r *variantRun) generateKey() (string, error) {
+	tk, err := r.trainKey()
+	if err != nil {
+		return "", err
+	}
+	g, s := r.v.Generator, r.v.Settings
+	return hashOf("generate-v1", tk, r.bench.sha, r.v.Name, g.Kind, g.Command, r.f.Resolve(g.Path), s.SampleSteps, s.Guidance, s.Seed), nil
+}
+
+func (r *variantRun) scoreKey() (string, error) {
+	gk, err := r.generateKey()
+	if err != nil {
+		return "", err
+	}
+	var shas []string
+	for _, e := range r.models.Encoders {
+		shas = append(shas, e.SHA256)
+	}
+	return hashOf("score-v1", gk, shas, r.metric.SHA256()), nil
+}
+
+func (r *variantRun) stage(ctx context.Context, st string) error {
+	switch st {
+	case StageTrain:
+		if r.v.Generator.Kind != KindFlowdit {
+			return nil
+		}
+		key, err := r.trainKey()
+		if err != nil || keyMatches(r.checkpoint(), key) {
+			return err
+		}
+		s := r.v.Settings
+		return atomicDir(r.checkpoint(), key, func(tmp string) error {
+			return flowdit.Train(flowdit.TrainOptions{Stage: flowdit.Finetune, BaseDir: r.f.Resolve(r.v.Generator.Base),
+				LoRA: flowdit.LoRA{Rank: s.Rank, Alpha: s.Alpha, Layers: s.LoRALayers}, Loss: s.Loss, Steps: s.Steps,
+				Batch: s.Batch, LearningRate: s.LearningRate, Seed: s.Seed, Out: tmp, Device: r.o.Device})
+		})
+	case StageGenerate:
+		key, err := r.generateKey()
+		if err != nil || keyMatches(r.generated(), key) {
+			return err
+		}
+		if tk, _ := r.trainKey(); r.v.Generator.Kind == KindFlowdit && !keyMatches(r.checkpoint(), tk) {
+			return fmt.Errorf("the train stage has not run (run without --only, or --only train first)")
+		}
+		return atomicDir(r.generated(), key, func(tmp string) error { return r.generate(ctx, tmp) })
+	case StageScore:
+		key, err := r.scoreKey()
+		if err != nil || keyMatches(r.scored(), key) {
+			return err
+		}
+		gk, _ := r.generateKey()
+		if !keyMatches(r.generated(), gk) {
+			return fmt.Errorf("the generate stage has not run (run without --only, or --only generate first)")
+		}
+		// Scoring resumes inside its folder (work.jsonl); a folder of other inputs restarts.
+		prev, _ := os.ReadFile(filepath.Join(r.scored(), keyFile))
+		_, err = score.Run(ctx, score.Options{Manifest: filepath.Join(r.generated(), "manifest.jsonl"), Models: r.models,
+			Config: r.metric, Out: r.scored(), Runtime: r.o.Runtime, Cache: r.o.Cache, Log: r.o.Log,
+			Restart: len(prev) > 0 && string(prev) != key})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(r.scored(), keyFile), []byte(key), 0o644)
+	}
+	return nil
+}
+
+// generate writes tmp/manifest.jsonl (and images) for the variant.
+func (r *variantRun) generate(ctx context.Context, tmp string) error {
+	g, s := r.v.Generator, r.v.Settings
+	switch g.Kind {
+	case KindFlowdit:
+		_, err := flowdit.Generate(flowdit.GenerateOptions{Checkpoint: r.checkpoint(), Manifest: r.bench.manifest, Out: tmp,
+			Variant: r.v.Name, Batch: 8, Sample: flowdit.SampleOptions{Steps: s.SampleSteps, Guidance: s.Guidance, Seed: s.Seed},
+			Device: r.o.Device})
+		return err
+	case KindDir:
+		return dirManifest(r.bench.manifest, r.f.Resolve(g.Path), r.v.Name, tmp)
+	case KindExec:
+		return execGenerate(ctx, g.Command, r.bench.manifest, r.v.Name, tmp)
+	}
+	return fmt.Errorf("unknown generator type %q", g.Kind)
+}
+
+const keyFile = "key"
+
+// keyMatches reports whether dir holds a finished stage output made from key.
+func keyMatches(dir, key string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, keyFile))
+	return err == nil && string(b) == key
+}
+
+// atomicDir builds a stage output in a sibling temporary folder, writes its key last, and
+// renames it into place: a kill leaves either the old output or none, never half of one.
+func atomicDir(dir, key string, build func(tmp string) error) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := build(tmp); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, keyFile), []byte(key), 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// hashOf hashes values by their JSON form.
+func hashOf(values ...any) string {
+	b, _ := json.Marshal(values)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Merge copies the scored runs of shard run folders into the file's run folder and writes
+// the report over all variants. Every variant must be scored in exactly one shard.
+func Merge(f *File, shards []string) (*Result, error) {
+	all, err := f.Expand()
+	if err != nil {
+		return nil, err
+	}
+	out := f.OutDir()
+	for _, v := range all {
+		var found []string
+		for _, s := range shards {
+			if _, err := os.Stat(filepath.Join(s, "variants", v.Name, "run", charis.SummaryFile)); err == nil {
+				found = append(found, s)
+			}
+		}
+		if len(found) != 1 {
+			return nil, fmt.Errorf("variant %s is scored in %d of the shard folders %v (want exactly 1)", v.Name, len(found), shards)
+		}
+		src, dst := filepath.Join(found[0], "variants", v.Name, "run"), filepath.Join(out, "variants", v.Name, "run")
+		if filepath.Clean(src) == filepath.Clean(dst) {
+			continue
+		}
+		if err := copyDir(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	tables, err := WriteReport(out, all)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Out: out, Report: filepath.Join(out, "report"), Tables: tables}, nil
+}
+
+func copyDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package ablations
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/generators/flowdit"
+	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/metrics/encoder"
+)
+
+// tinyBase trains a minimal flowdit base checkpoint (a few steps: plumbing, not quality).
+func tinyBase(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "base")
+	cfg := flowdit.Config{ImageSize: 16, Channels: 3, Patch: 4, Dim: 16, Depth: 1, Heads: 2, TextLen: 8, TextVocab: 128, TextDepth: 1}
+	if err := flowdit.Train(flowdit.TrainOptions{Stage: flowdit.Base, Config: cfg, Loss: flowdit.Masked, Steps: 2, Batch: 2,
+		LearningRate: 1e-3, Seed: 1, Out: dir}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// execGen builds the exec-protocol test program.
+func execGen(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "execgen")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/execgen").CombinedOutput(); err != nil {
+		t.Fatalf("building the exec test generator: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func demoFile(t *testing.T, base, execBin, out string) *File {
+	t.Helper()
+	text := fmt.Sprintf(`version: 1
+name: test
+out: %s
+benchmark:
+  world: {subjects: 2, prompts_per_subject: 2, seed: 3, size: 32}
+models: world
+generators:
+  - name: flowdit
+    type: flowdit
+    base: %s
+    settings: {steps: "2", batch: "2", sample_steps: "2", rank: "2", alpha: "2"}
+  - name: copies
+    type: exec
+    command: [%s]
+grid:
+  generator: flowdit
+  axes:
+    loss: [masked, full]
+variants:
+  - name: copy-reference
+    generator: copies
+`, out, base, execBin)
+	p := filepath.Join(t.TempDir(), "ablations.yaml")
+	os.WriteFile(p, []byte(text), 0o644)
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestRunResumeExec: a full run, then a "crash" that lost one variant's later stages and
+// left a half-written stage folder: the rerun redoes only what is missing and ends with
+// identical results. The exec generator's refused samples are scored as errors.
+func TestRunResumeExec(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	base, bin := tinyBase(t), execGen(t)
+	out := t.TempDir()
+	f := demoFile(t, base, bin, out)
+	res, err := Run(context.Background(), f, Options{Runtime: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Variants) != 3 || len(res.Tables) != 6 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, f := range []string{"report.html", "table.md", "paper_masking.md", "paper_lora.tex"} {
+		if _, err := os.Stat(filepath.Join(out, "report", f)); err != nil {
+			t.Errorf("report lacks %s", f)
+		}
+	}
+	samples := func(v string) []byte {
+		b, err := os.ReadFile(filepath.Join(out, "variants", v, "run", charis.SamplesFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	full := samples("loss=full")
+	// The exec generator refused *_p01: those samples are errors, the others scored.
+	copied := string(samples("copy-reference"))
+	if strings.Count(copied, `"status":"error"`) != 2 || strings.Count(copied, `"status":"ok"`) != 2 {
+		t.Fatalf("exec variant results:\n%s", copied)
+	}
+
+	// Crash: loss=full lost its generated images and score; a stage was half-written.
+	os.RemoveAll(filepath.Join(out, "variants", "loss=full", "generated"))
+	os.RemoveAll(filepath.Join(out, "variants", "loss=full", "run"))
+	os.MkdirAll(filepath.Join(out, "variants", "loss=masked", ".generated.tmp-123"), 0o755)
+	ckpt := filepath.Join(out, "variants", "loss=full", "checkpoint", "lora.bin")
+	before, _ := os.Stat(ckpt)
+	if _, err := Run(context.Background(), f, Options{Runtime: rt}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(ckpt)
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Error("the finished train stage was redone")
+	}
+	if !bytes.Equal(samples("loss=full"), full) {
+		t.Error("the resumed variant's results differ from the uninterrupted run")
+	}
+	// Only and variants select; a report needs every variant scored.
+	if _, err := Run(context.Background(), f, Options{Runtime: rt, Only: "score", Variants: []string{"loss=masked"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), f, Options{Runtime: rt, Variants: []string{"nope"}}); err == nil {
+		t.Error("an unknown variant was accepted")
+	}
+}
+
+// TestShardsAndMerge: two shards run disjoint variants; merge joins them and reports.
+func TestShardsAndMerge(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	base, bin := tinyBase(t), execGen(t)
+	outs := []string{t.TempDir(), t.TempDir()}
+	var ran []string
+	for i, out := range outs {
+		res, err := Run(context.Background(), demoFile(t, base, bin, out), Options{Runtime: rt, Shard: i, Shards: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Report != "" {
+			t.Error("a shard wrote the report")
+		}
+		ran = append(ran, res.Variants...)
+	}
+	if len(ran) != 3 {
+		t.Fatalf("shards ran %v", ran)
+	}
+	merged := t.TempDir()
+	res, err := Merge(demoFile(t, base, bin, merged), outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(res.Report, "paper_main.md")); err != nil {
+		t.Fatal(err)
+	}
+}
