@@ -42,7 +42,11 @@ echo; echo "== 7. the pixels the identity encoder sees, and CLIP input ids of a 
 "$bin" preprocess --manifest "$w/models.yaml" --role identity "$w/targets/s0000_p00.png" -o "$out/identity_input.png"
 head -n 1 "$w/manifest.jsonl" | sed 's/.*"prompt":"\([^"]*\)".*/\1/' | tee "$out/prompt.txt" | "$bin" tokenize | tee "$out/tokens.jsonl"
 
+echo; echo "== 8. the paper's ablations on charis-world: flowdit fine-tuned from the committed base,"
+echo "      masked vs full CFM loss and three LoRA layer sets, generated, scored and reported"
+"$bin" run examples/charis-world/ablations.yaml --resume
+
 echo
-echo "Outputs are in $out/: world/ (benchmark: manifest.jsonl, images, masks, models.yaml),"
-echo "run/ (scored run: samples.jsonl, summary.json), report/ (tables, plots, report.html),"
-echo "embed_identity.json, identity_input.png, tokens.jsonl"
+echo "Outputs are in $out/: ablations/report/ (the paper's tables paper_*.md/.tex, table.md, plots,"
+echo "report.html), world/ (a benchmark with ground truth), run/ and report/ (its scored run and"
+echo "report), embed_identity.json, identity_input.png, tokens.jsonl"
