@@ -6,6 +6,7 @@ package ablations
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,7 +277,7 @@ func (f *File) Expand() ([]Variant, error) {
 	resolve := func(field string, g *Generator, set map[string]string, keyOrder []string) (Settings, error) {
 		s := DefaultSettings
 		s.LoRALayers = slices.Clone(s.LoRALayers)
-		for _, k := range sortedKeys(g.Settings) {
+		for _, k := range slices.Sorted(maps.Keys(g.Settings)) {
 			if err := applySetting(&s, k, g.Settings[k]); err != nil {
 				return s, err
 			}
@@ -296,7 +297,7 @@ func (f *File) Expand() ([]Variant, error) {
 		if len(gr.Axes) == 0 {
 			return nil, d.Errorf("grid.axes", "no axes")
 		}
-		keys := sortedKeys(gr.Axes)
+		keys := slices.Sorted(maps.Keys(gr.Axes))
 		for _, k := range keys {
 			if len(gr.Axes[k]) == 0 {
 				return nil, d.Errorf("grid.axes."+k, "no values")
@@ -331,7 +332,7 @@ func (f *File) Expand() ([]Variant, error) {
 		if len(e.Set) > 0 && g.Kind != KindFlowdit {
 			return nil, d.Errorf(field+".set", "generator %s (%s) takes no settings", g.Name, g.Kind)
 		}
-		s, err := resolve(field+".set", g, e.Set, sortedKeys(e.Set))
+		s, err := resolve(field+".set", g, e.Set, slices.Sorted(maps.Keys(e.Set)))
 		if err != nil {
 			return nil, err
 		}
@@ -359,13 +360,4 @@ func product(keys []string, axes map[string][]string) []map[string]string {
 		points = next
 	}
 	return points
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

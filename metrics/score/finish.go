@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/charisbench/charisbench/charis"
@@ -105,7 +107,7 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 	for _, r := range results {
 		byVariant[r.Variant] = append(byVariant[r.Variant], r)
 	}
-	for _, name := range sortedKeys(byVariant) {
+	for _, name := range slices.Sorted(maps.Keys(byVariant)) {
 		rs := byVariant[name]
 		v := &charis.VariantSummary{N: len(rs), Axes: map[string]charis.Stat{}, Classic: map[string]charis.Stat{}}
 		for _, r := range rs {
@@ -150,7 +152,7 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 // interval from draws that resample subjects with replacement (each draw's mean weighs a
 // subject by its samples). Seeded per variant.
 func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleResult) float64, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, int) {
-	names := sortedKeys(metric)
+	names := slices.Sorted(maps.Keys(metric))
 	type acc struct {
 		sum []float64 // per metric, in names order
 		n   int
@@ -170,7 +172,7 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 		}
 		a.n++
 	}
-	subjects := sortedKeys(bySubject)
+	subjects := slices.Sorted(maps.Keys(bySubject))
 	out := map[string]charis.Stat{}
 	if len(subjects) == 0 {
 		return out, 0

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +87,7 @@ func TestKnownDirections(t *testing.T) {
 		}
 		return v.Axes[axis].Mean
 	}
-	for _, v := range sortedKeys(sum.Variants) {
+	for _, v := range slices.Sorted(maps.Keys(sum.Variants)) {
 		t.Logf("%-18s CHARIS %.3f  IC %.3f  PA %.3f  CF %.3f  VQ %.3f  TD %.3f", v, mean(v, "charis"),
 			mean(v, "ic"), mean(v, "pa"), mean(v, "cf"), mean(v, "vq"), mean(v, "td"))
 	}

@@ -3,6 +3,8 @@ package score
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -15,7 +17,7 @@ import (
 func WriteTable(w io.Writer, s *charis.Summary) error {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAlignment(tw.AlignRight))
 	t.Header("variant", "n", "fail", "CHARIS [95% CI]", "IC", "PA", "CF", "VQ", "TD", "DINO", "CLIP-I", "CLIP-T")
-	for _, name := range sortedKeys(s.Variants) {
+	for _, name := range slices.Sorted(maps.Keys(s.Variants)) {
 		v := s.Variants[name]
 		row := []any{name, v.N, v.Failures}
 		if v.CHARIS == nil {
