@@ -31,15 +31,15 @@ import (
 
 // Config sizes the model.
 type Config struct {
-	ImageSize int // square image side in pixels (the latent's H and W)
-	Channels  int // latent channels (3: RGB)
-	Patch     int // patch side: each patch becomes one token
-	Dim       int // token width
-	Depth     int // transformer blocks
-	Heads     int // attention heads (Dim/Heads must be even for RoPE)
-	TextLen   int // CLIP token ids per prompt fed to the text encoder
-	TextVocab int // CLIP ids are hashed into this many embeddings
-	TextDepth int // text encoder blocks
+	ImageSize int `json:"image_size"` // square image side in pixels (the latent's H and W)
+	Channels  int `json:"channels"`   // latent channels (3: RGB)
+	Patch     int `json:"patch"`      // patch side: each patch becomes one token
+	Dim       int `json:"dim"`        // token width
+	Depth     int `json:"depth"`      // transformer blocks
+	Heads     int `json:"heads"`      // attention heads (Dim/Heads must be a multiple of 4 for 2-D RoPE)
+	TextLen   int `json:"text_len"`   // CLIP token ids per prompt fed to the text encoder
+	TextVocab int `json:"text_vocab"` // CLIP ids are hashed into this many embeddings
+	TextDepth int `json:"text_depth"` // text encoder blocks
 }
 
 // Tiny is the configuration of the tests and the CPU demo; Small suits a GPU.
@@ -74,9 +74,9 @@ const (
 // LoRA configures low-rank adapters: W x + (α/r)·B A x on every layer of the chosen sets,
 // A ~ N(0, 1/r), B = 0 at the start.
 type LoRA struct {
-	Rank   int
-	Alpha  float64
-	Layers []LayerSet
+	Rank   int        `json:"rank"`
+	Alpha  float64    `json:"alpha"`
+	Layers []LayerSet `json:"layers"`
 }
 
 // ParseLayerSets reads "attn+ffn+modulation".
