@@ -98,11 +98,14 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 				continue
 			}
 			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "[%s] variant %d/%d %s: %s\n", time.Since(start).Round(time.Second), i+1, len(variants), v.Name, st)
+				fmt.Fprintf(o.Progress, "[%s elapsed%s] variant %d/%d %s: %s\n", time.Since(start).Round(time.Second),
+					eta(start, i, len(variants)), i+1, len(variants), v.Name, st)
 			}
+			stageStart := time.Now()
 			if err := r.stage(ctx, st); err != nil {
 				return nil, fmt.Errorf("variant %s, %s: %w", v.Name, st, err)
 			}
+			o.Log.Info("stage done", "variant", v.Name, "stage", st, "seconds", time.Since(stageStart).Seconds())
 		}
 		res.Variants = append(res.Variants, v.Name)
 	}
@@ -113,6 +116,15 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// eta estimates the time left from the variants done so far ("" before the first).
+func eta(start time.Time, done, total int) string {
+	if done == 0 {
+		return ""
+	}
+	left := time.Duration(float64(time.Since(start)) / float64(done) * float64(total-done))
+	return fmt.Sprintf(", ETA %s", left.Round(time.Second))
 }
 
 func (f *File) metricPath() string {
