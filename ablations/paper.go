@@ -93,16 +93,15 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 	var files []string
 	for _, t := range paperTables(vs) {
 		md, tex := renderPaperTable(t, byName)
-		for ext, text := range map[string]string{".md": md, ".tex": tex} {
-			p := filepath.Join(dir, "paper_"+t.name+ext)
-			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		for _, out := range []struct{ ext, text string }{{".md", md}, {".tex", tex}} {
+			p := filepath.Join(dir, "paper_"+t.name+out.ext)
+			if err := os.WriteFile(p, []byte(out.text), 0o644); err != nil {
 				return nil, err
 			}
 			files = append(files, p)
 		}
 	}
-	slices.Sort(files)
-	return files, nil
+	return files, nil // in the paper's order: main, masking, LoRA
 }
 
 // renderPaperTable lays a paper table out as Markdown and LaTeX: the run's CHARIS (mean ±
