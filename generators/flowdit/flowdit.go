@@ -195,15 +195,6 @@ func (c Config) HashIDs(ids []int64) []int32 {
 	return out
 }
 
-// variableNames lists the context's variables (scope/name), for tests and checkpoints.
-func (m *Model) variableNames() []string {
-	var out []string
-	for v := range m.ctx.IterVariables() {
-		out = append(out, v.ScopeAndName())
-	}
-	return out
-}
-
 // isLoRA tells LoRA variables from base ones by scope.
 func isLoRA(scopeAndName string) bool {
 	return strings.Contains(scopeAndName, "/"+loraScope+"/")
