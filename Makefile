@@ -56,11 +56,12 @@ world-encoders: build
 
 # Development only: regenerate the committed fixtures with Debian's Pillow and PyTorch.
 dev-deps:
-	apt-get update && apt-get install -y python3-pil python3-numpy python3-torch
+	apt-get update && apt-get install -y python3-pil python3-numpy python3-skimage python3-torch
 
 fixtures:
 	$(PY) tools/fixtures/make_image_fixtures.py
 	$(PY) tools/fixtures/make_resize_goldens.py
+	$(PY) tools/fixtures/make_ssim_goldens.py
 	$(PY) tools/encoders/tiny.py
 
 clean:
