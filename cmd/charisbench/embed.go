@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 
@@ -86,9 +85,7 @@ and clip_image, and prompts for clip_text.`,
 				}
 				out.Cosine = append(out.Cosine, row)
 			}
-			enc := json.NewEncoder(c.OutOrStdout())
-			enc.SetIndent("", " ")
-			return enc.Encode(out)
+			return printJSON(c.OutOrStdout(), out)
 		},
 	}
 	c.Flags().StringVar(&models, "models", "", "model manifest (models.yaml)")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -53,9 +52,7 @@ or JSON with --json.`,
 			}
 			out := c.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", " ")
-				err = enc.Encode(res)
+				err = printJSON(out, res)
 			} else {
 				err = gate.WriteMarkdown(out, res, baseline, candidate)
 			}

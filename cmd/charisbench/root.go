@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -45,6 +46,13 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newMergeCmd(),
 	)
 	return root
+}
+
+// printJSON writes v as indented JSON, the format of every --json output.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(v)
 }
 
 func newVersionCmd() *cobra.Command {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,9 +129,7 @@ for this world are checked.`,
 			}
 			out := c.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", " ")
-				return enc.Encode(rep)
+				return printJSON(out, rep)
 			}
 			fmt.Fprintf(out, "held-out charis-world (seed %d, %dpx)\n", opt.Seed, opt.Size)
 			fmt.Fprintf(out, "identity top-1, CLS token:           %.3f  (%d subjects x %d views; chance %.3f)\n",
