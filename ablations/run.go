@@ -93,13 +93,14 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 			return nil, err
 		}
 		r := &variantRun{f: f, v: v, dir: filepath.Join(out, "variants", v.Name), bench: bench, o: o, models: models, metric: metric}
+		variantStart := time.Now()
 		for _, st := range []string{StageTrain, StageGenerate, StageScore} {
 			if o.Only != "" && o.Only != st {
 				continue
 			}
 			if o.Progress != nil {
 				fmt.Fprintf(o.Progress, "[%s elapsed%s] variant %d/%d %s: %s\n", time.Since(start).Round(time.Second),
-					eta(start, i, len(variants)), i+1, len(variants), v.Name, st)
+					eta(variantStart.Sub(start), i, len(variants), time.Since(variantStart)), i+1, len(variants), v.Name, st)
 			}
 			stageStart := time.Now()
 			if err := r.stage(ctx, st); err != nil {
@@ -118,12 +119,13 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 	return res, nil
 }
 
-// eta estimates the time left from the variants done so far ("" before the first).
-func eta(start time.Time, done, total int) string {
+// eta estimates the time left: the mean time of the done variants times those not done,
+// less the time already spent on the current one ("" before the first is done).
+func eta(doneTime time.Duration, done, total int, inCurrent time.Duration) string {
 	if done == 0 {
 		return ""
 	}
-	left := time.Duration(float64(time.Since(start)) / float64(done) * float64(total-done))
+	left := max(0, time.Duration(float64(doneTime)/float64(done)*float64(total-done))-inCurrent)
 	return fmt.Sprintf(", ETA %s", left.Round(time.Second))
 }
 
