@@ -54,6 +54,7 @@ type scorer struct {
 	opt       Options
 	samples   []charis.Sample
 	runKey    string
+	setup     string // setupHash, once
 	id        *encoder.Session
 	clipImg   *encoder.Session
 	clipText  *encoder.Session
@@ -94,6 +95,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 		return nil, err
 	}
 	defer sc.closeEncoders()
+	sc.setup = sc.setupHash()
 	sc.runKey = sc.computeRunKey()
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, err
@@ -183,25 +185,27 @@ func (sc *scorer) sessions() error {
 	return nil
 }
 
-// computeRunKey identifies everything a finished sample depends on besides its files.
-func (sc *scorer) computeRunKey() string {
+// setupHash covers what every sample's result depends on besides its own inputs: the
+// metric config, the encoders and the scoring options. Computed once per run.
+func (sc *scorer) setupHash() string {
 	h := sha256.New()
-	fmt.Fprintln(h, "charisbench-run-v1", sc.manifestH, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
+	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
 	for _, r := range charis.Roles {
 		fmt.Fprintln(h, r, sc.encShas[string(r)])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// computeRunKey identifies everything a finished sample depends on besides its files.
+func (sc *scorer) computeRunKey() string {
+	return sha([]byte("charisbench-run-v1 " + sc.manifestH + " " + sc.setup))
+}
+
 // sampleKey identifies one sample's inputs for the sample cache (ids excluded: identical
 // inputs under another id reuse the result).
 func (sc *scorer) sampleKey(p *prepared, rmHash, gmHash string) string {
 	h := sha256.New()
-	fmt.Fprintln(h, "charisbench-sample-v1", p.rHash, p.gHash, rmHash, gmHash, p.s.Prompt,
-		sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
-	for _, r := range charis.Roles {
-		fmt.Fprintln(h, r, sc.encShas[string(r)])
-	}
+	fmt.Fprintln(h, "charisbench-sample-v1", p.rHash, p.gHash, rmHash, gmHash, p.s.Prompt, sc.setup)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
