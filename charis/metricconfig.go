@@ -22,11 +22,14 @@ const (
 var Axes = []string{AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD}
 
 // MetricConfig is CHARIS's tunable definition (docs/metric.md). DefaultMetricConfig holds
-// the defaults of ../shared/spec/charis-v1.md; a YAML file overrides any subset.
+// the defaults of ../shared/spec/charis-v2.md (version 2, the default);
+// MetricConfigVersion(1) those of ../shared/spec/charis-v1.md. A YAML file overrides any
+// subset of its version's defaults.
 type MetricConfig struct {
 	Version   int                `yaml:"version" json:"version"`
 	Weights   map[string]float64 `yaml:"weights" json:"weights"`     // per axis; normalised by their sum
 	Aggregate string             `yaml:"aggregate" json:"aggregate"` // arithmetic | geometric
+	GeoFloor  float64            `yaml:"geo_floor" json:"geo_floor"` // charis_geo: axes floored here before the geometric mean
 	IC        ICConfig           `yaml:"ic" json:"ic"`
 	PA        PAConfig           `yaml:"pa" json:"pa"`
 	CF        CFConfig           `yaml:"cf" json:"cf"`
@@ -47,10 +50,24 @@ type PAConfig struct {
 
 // CFConfig: region-wise colour fidelity.
 type CFConfig struct {
-	K    int     `yaml:"k" json:"k"`       // parts clustered from the reference's subject patches
-	Tau  float64 `yaml:"tau" json:"tau"`   // CF_k = exp(−d_k / tau)
-	KL   float64 `yaml:"kl" json:"kl"`     // CIEDE2000 lightness weight
-	Seed uint64  `yaml:"seed" json:"seed"` // k-means++ seed
+	K       int        `yaml:"k" json:"k"`       // parts clustered from the reference's subject patches
+	Tau     float64    `yaml:"tau" json:"tau"`   // CF_k = exp(−d_k / tau)
+	KL      float64    `yaml:"kl" json:"kl"`     // CIEDE2000 lightness weight
+	Seed    uint64     `yaml:"seed" json:"seed"` // k-means++ seed
+	License *CFLicense `yaml:"license,omitempty" json:"license,omitempty"`
+}
+
+// CFLicense lists the prompt words that license a change of the subject's colours, so CF
+// does not apply (version 2; docs/metric.md gives the rule). Words match whole words,
+// case-insensitively; an entry of several words matches them in sequence.
+type CFLicense struct {
+	Style    []string `yaml:"style" json:"style"`       // anywhere in the prompt: "sketch", "watercolour"
+	Lighting []string `yaml:"lighting" json:"lighting"` // anywhere in the prompt: "dim", "sunset"
+	Attire   []string `yaml:"attire" json:"attire"`     // anywhere: "outfit" (clothes cover the subject's colours)
+	Colours  []string `yaml:"colours" json:"colours"`   // only in the subject's own phrase: "a red backpack"
+	// Boundaries end the subject's own phrase: a colour word after one of them ("on top of
+	// pink fabric") describes the scene, not the subject.
+	Boundaries []string `yaml:"boundaries" json:"boundaries"`
 }
 
 // VQConfig: visual quality.
@@ -63,8 +80,10 @@ type VQConfig struct {
 
 // TDConfig: transformation diversity.
 type TDConfig struct {
-	SSIMSize    int         `yaml:"ssim_size" json:"ssim_size"`       // gray images are resized to this square for SSIM
-	Calibration Calibration `yaml:"spread_calibration" json:"spread"` // calibrate(spread)
+	SSIMSize int `yaml:"ssim_size" json:"ssim_size"` // gray images are resized to this square for SSIM
+	// Calibration is calibrate(spread) of version 1; version 2 takes the clip_image
+	// encoder's fitted calibration from the model manifest instead.
+	Calibration Calibration `yaml:"spread_calibration" json:"spread"`
 }
 
 // BootstrapConfig: confidence intervals of variant means, resampling subjects.
@@ -87,14 +106,50 @@ const (
 	defaultSSIMSize      = 128
 	defaultBootstrapDraw = 2000
 	minBootstrapDraws    = 1000
+	defaultGeoFloor      = 0.01
 )
 
-// DefaultMetricConfig returns the spec's definition.
+// Metric versions: 1 is ../shared/spec/charis-v1.md, 2 (the default) charis-v2.md.
+const (
+	MetricV1      = 1
+	MetricV2      = 2
+	LatestVersion = MetricV2
+)
+
+// DefaultMetricConfig returns the default definition: CHARIS v2.
 func DefaultMetricConfig() MetricConfig {
-	return MetricConfig{
-		Version:   1,
+	c, _ := MetricConfigVersion(LatestVersion)
+	return c
+}
+
+// DefaultCFLicense is version 2's word lists (docs/metric.md).
+func DefaultCFLicense() *CFLicense {
+	return &CFLicense{
+		Style: []string{"sketch", "drawing", "outline", "painting", "watercolour", "watercolor", "cartoon",
+			"pencil", "charcoal", "ink", "pixel art", "oil painting", "line art", "black and white", "monochrome",
+			"grayscale", "greyscale", "sepia", "comic", "anime", "pop art", "impressionist", "cubist", "stained glass"},
+		Lighting: []string{"dim", "bright light", "night", "dark", "warm light", "cool light", "sunset", "sunrise",
+			"dusk", "dawn", "golden hour", "neon", "backlit", "candlelight", "moonlight", "spotlight", "shadow", "low light"},
+		Attire: []string{"outfit", "costume", "uniform", "dressed as", "dressed in"},
+		Colours: []string{"red", "orange", "yellow", "green", "teal", "blue", "purple", "violet", "pink", "brown",
+			"black", "white", "gray", "grey", "gold", "golden", "silver", "navy", "cyan", "magenta", "beige",
+			"turquoise", "maroon", "rainbow", "colorful", "colourful"},
+		Boundaries: []string{"on", "in", "at", "with", "near", "behind", "under", "beneath", "beside", "next",
+			"against", "inside", "floating", "wearing", "holding", "surrounded", "among", "over", "above", "below",
+			"by", "from", "into", "through", "across", "around", "before", "between", "along", "atop"},
+	}
+}
+
+// MetricConfigVersion returns the defaults of a metric version (1 or 2).
+func MetricConfigVersion(version int) (MetricConfig, error) {
+	if version != MetricV1 && version != MetricV2 {
+		return MetricConfig{}, fmt.Errorf("unsupported metric config version %d (want 1 or 2)", version)
+	}
+	c := MetricConfig{
+		Version:   version,
 		Weights:   map[string]float64{AxisIC: defaultWeight, AxisPA: defaultWeight, AxisCF: defaultWeight, AxisVQ: defaultWeight, AxisTD: defaultWeight},
 		Aggregate: "arithmetic",
+		GeoFloor:  defaultGeoFloor,
 		IC:        ICConfig{MaskCoverage: defaultMaskCoverage},
 		PA:        PAConfig{Identifiers: []string{"sks"}},
 		CF:        CFConfig{K: defaultK, Tau: defaultTau, KL: defaultKL},
@@ -107,9 +162,14 @@ func DefaultMetricConfig() MetricConfig {
 		TD:        TDConfig{SSIMSize: defaultSSIMSize, Calibration: Calibration{Lo: 0, Hi: 1}},
 		Bootstrap: BootstrapConfig{Draws: defaultBootstrapDraw, Seed: 1, Confidence: 0.95},
 	}
+	if version >= MetricV2 {
+		c.CF.License = DefaultCFLicense()
+	}
+	return c, nil
 }
 
-// LoadMetricConfig reads a YAML metric config over the defaults; "" gives the defaults.
+// LoadMetricConfig reads a YAML metric config over the defaults of the version it names
+// (the latest when it names none); "" gives the defaults.
 func LoadMetricConfig(path string) (MetricConfig, error) {
 	c := DefaultMetricConfig()
 	if path == "" {
@@ -119,16 +179,32 @@ func LoadMetricConfig(path string) (MetricConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("metric config: %w", err)
 	}
-	doc, err := ParseYAML(path, data, &c)
+	doc, err := ParseYAML(path, data, &c) // over the latest defaults: reads the version and the lines
 	if err != nil {
 		return c, err
+	}
+	if c.Version != LatestVersion {
+		base, verr := MetricConfigVersion(c.Version)
+		if verr != nil {
+			return c, doc.Errorf("version", "%v", verr)
+		}
+		c = base
+		if doc, err = ParseYAML(path, data, &c); err != nil {
+			return c, err
+		}
 	}
 	return c, c.validate(doc)
 }
 
 func (c *MetricConfig) validate(d *YAMLDoc) error {
-	if c.Version != 1 {
-		return d.Errorf("version", "unsupported metric config version %d (want 1)", c.Version)
+	if c.Version != MetricV1 && c.Version != MetricV2 {
+		return d.Errorf("version", "unsupported metric config version %d (want 1 or 2)", c.Version)
+	}
+	if c.Version == MetricV1 && c.CF.License != nil {
+		return d.Errorf("cf.license", "version 1 has no colour-change licensing (use version: 2)")
+	}
+	if c.Version >= MetricV2 && c.CF.License == nil {
+		return d.Errorf("cf.license", "version 2 needs the licensing word lists")
 	}
 	sum := 0.0
 	for name, w := range c.Weights {
@@ -166,6 +242,8 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 		return d.Errorf("td.ssim_size", "must be at least 11 (the SSIM window), got %d", c.TD.SSIMSize)
 	case !(c.TD.Calibration.Hi > c.TD.Calibration.Lo):
 		return d.Errorf("td.spread_calibration", "hi must be greater than lo")
+	case !(c.GeoFloor > 0 && c.GeoFloor < 1):
+		return d.Errorf("geo_floor", "must be in (0, 1), got %v", c.GeoFloor)
 	case c.Bootstrap.Draws < minBootstrapDraws:
 		return d.Errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
 	case !(c.Bootstrap.Confidence > 0 && c.Bootstrap.Confidence < 1):

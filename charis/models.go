@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/charisbench/charisbench/charis/clip"
 	"github.com/charisbench/charisbench/charis/preprocess"
 )
@@ -82,10 +84,25 @@ type OutputSpec struct {
 	RegisterTokens int    `yaml:"register_tokens"` // identity: tokens after CLS to drop
 }
 
-// Calibration maps a raw score x to clamp((x − lo) / (hi − lo), 0, 1).
+// Calibration maps a raw score x to clamp((x − lo) / (hi − lo), 0, 1). On an identity
+// encoder it calibrates IC, on clip_text PA, on clip_image TD's spread (version 2), on iqa
+// the IQA score. Fit says how lo and hi were fitted (charisbench calibrate); nil when they
+// were set by hand.
 type Calibration struct {
-	Lo float64 `yaml:"lo"`
-	Hi float64 `yaml:"hi"`
+	Lo  float64         `yaml:"lo" json:"lo"`
+	Hi  float64         `yaml:"hi" json:"hi"`
+	Fit *CalibrationFit `yaml:"fit,omitempty" json:"fit,omitempty"`
+}
+
+// CalibrationFit is the provenance of a fitted calibration.
+type CalibrationFit struct {
+	Axis       string `yaml:"axis" json:"axis"`               // ic | pa | td_spread
+	Matched    int    `yaml:"matched" json:"matched"`         // pairs behind hi
+	Mismatched int    `yaml:"mismatched" json:"mismatched"`   // pairs behind lo (0 for td_spread: lo = 0)
+	Subjects   int    `yaml:"subjects" json:"subjects"`       // subjects in the data
+	Data       string `yaml:"data" json:"data"`               // the sample manifest fitted on
+	DataSHA256 string `yaml:"data_sha256" json:"data_sha256"` // its sha256
+	Command    string `yaml:"command" json:"command"`         // the command that fitted it
 }
 
 // LoadModelManifest reads and validates a model manifest. Errors are *FieldError naming
@@ -321,4 +338,71 @@ func isSHA256(s string) bool {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// WriteCalibrations rewrites the manifest file in place with the calibration of each given
+// role replaced; everything else (comments, order, other encoders) stays as written. The
+// result is read back and validated.
+func (m *ModelManifest) WriteCalibrations(cals map[Role]Calibration) (*ModelManifest, error) {
+	data, err := os.ReadFile(m.path)
+	if err != nil {
+		return nil, fmt.Errorf("model manifest: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(m.path, err)
+	}
+	encs := mappingValue(root.Content[0], "encoders")
+	if encs == nil || encs.Kind != yaml.SequenceNode {
+		return nil, m.doc.Errorf("encoders", "not a list")
+	}
+	done := map[Role]bool{}
+	for _, e := range encs.Content {
+		role := mappingValue(e, "role")
+		if role == nil {
+			continue
+		}
+		cal, ok := cals[Role(role.Value)]
+		if !ok {
+			continue
+		}
+		var v yaml.Node
+		if err := v.Encode(cal); err != nil {
+			return nil, err
+		}
+		if old := mappingValue(e, "calibration"); old != nil {
+			*old = v
+		} else {
+			e.Content = append(e.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "calibration"}, &v)
+		}
+		done[Role(role.Value)] = true
+	}
+	for r := range cals {
+		if !done[r] {
+			return nil, m.doc.Errorf("encoders", "no %s encoder to calibrate", r)
+		}
+	}
+	var buf strings.Builder
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&root); err != nil {
+		return nil, err
+	}
+	if err := WriteAtomic(m.path, func(f *os.File) error { _, err := f.WriteString(buf.String()); return err }); err != nil {
+		return nil, err
+	}
+	return LoadModelManifest(m.path)
+}
+
+// mappingValue returns the value node of key in a mapping node, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }

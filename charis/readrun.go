@@ -83,8 +83,14 @@ func (s *SampleResult) validate() error {
 	if s.CHARIS == nil || !unit(*s.CHARIS) {
 		return fmt.Errorf("charis missing or outside [0, 1]")
 	}
+	if s.CHARISGeo != nil && !unit(*s.CHARISGeo) {
+		return fmt.Errorf("charis_geo outside [0, 1]")
+	}
 	for _, a := range Axes {
 		v, ok := s.Axes[a]
+		if ok && !v.Applies() {
+			continue
+		}
 		if !ok || !unit(v.Score) || math.IsNaN(v.Raw) || math.IsInf(v.Raw, 0) {
 			return fmt.Errorf("axis %s missing or not a finite score in [0, 1]", a)
 		}
@@ -97,12 +103,18 @@ func (s *SampleResult) validate() error {
 
 func unit(x float64) bool { return x >= 0 && x <= 1 }
 
-// Value returns a scored sample's value of a metric: "charis", an axis name, or "dino",
-// "clip_i", "clip_t".
+// Value returns a scored sample's value of a metric: "charis", "charis_geo", an axis name,
+// or "dino", "clip_i", "clip_t". ok is false when the sample has no such value (an axis
+// that does not apply, charis_geo in a run scored before it existed).
 func (s *SampleResult) Value(metric string) (float64, bool) {
 	switch metric {
 	case "charis":
 		return *s.CHARIS, true
+	case "charis_geo":
+		if s.CHARISGeo == nil {
+			return 0, false
+		}
+		return *s.CHARISGeo, true
 	case "dino":
 		return s.Classic.DINO, true
 	case "clip_i":
@@ -111,8 +123,8 @@ func (s *SampleResult) Value(metric string) (float64, bool) {
 		return s.Classic.CLIPT, true
 	}
 	v, ok := s.Axes[metric]
-	return v.Score, ok
+	return v.Score, ok && v.Applies()
 }
 
 // Metrics lists the metric names Value accepts, in report order.
-var Metrics = []string{"charis", AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD, "dino", "clip_i", "clip_t"}
+var Metrics = []string{"charis", "charis_geo", AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD, "dino", "clip_i", "clip_t"}

@@ -20,18 +20,33 @@ const (
 )
 
 // AxisValue is one axis of one sample: the raw value, the score in [0, 1], and the axis's
-// diagnostics, flattened into one JSON object {"raw": .., "score": .., ...}.
+// diagnostics, flattened into one JSON object {"raw": .., "score": .., ...}. An axis that
+// does not apply to the sample (CF when the prompt licenses a colour change) has no raw
+// value or score: {"applies": false, ...diagnostics}; it is left out of the aggregate.
 type AxisValue struct {
-	Raw   float64
-	Score float64
-	Diag  map[string]any
+	Raw          float64
+	Score        float64
+	Diag         map[string]any
+	Inapplicable bool
 }
+
+// NotApplicable is an axis that does not apply to a sample, with the reason in diag.
+func NotApplicable(diag map[string]any) AxisValue {
+	return AxisValue{Diag: diag, Inapplicable: true}
+}
+
+// Applies reports whether the axis has a score for the sample.
+func (a AxisValue) Applies() bool { return !a.Inapplicable }
 
 // MarshalJSON flattens the diagnostics beside raw and score.
 func (a AxisValue) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, len(a.Diag)+2)
 	for k, v := range a.Diag {
 		m[k] = v
+	}
+	if a.Inapplicable {
+		m["applies"] = false
+		return json.Marshal(m)
 	}
 	m["raw"], m["score"] = a.Raw, a.Score
 	return json.Marshal(m)
@@ -42,6 +57,11 @@ func (a *AxisValue) UnmarshalJSON(b []byte) error {
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
+	}
+	if applies, ok := m["applies"].(bool); ok && !applies {
+		delete(m, "applies")
+		*a = NotApplicable(m)
+		return nil
 	}
 	raw, ok1 := m["raw"].(float64)
 	score, ok2 := m["score"].(float64)
@@ -74,7 +94,8 @@ type SampleResult struct {
 	Reason     string               `json:"reason,omitempty"`
 	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | none
 	Axes       map[string]AxisValue `json:"axes,omitempty"`
-	CHARIS     *float64             `json:"charis,omitempty"`
+	CHARIS     *float64             `json:"charis,omitempty"`     // weighted arithmetic mean of the axes that apply
+	CHARISGeo  *float64             `json:"charis_geo,omitempty"` // weighted geometric mean, axes floored (metric config geo_floor)
 	Classic    *Classic             `json:"classic,omitempty"`
 }
 
@@ -86,13 +107,15 @@ type Stat struct {
 
 // VariantSummary aggregates one variant's samples.
 type VariantSummary struct {
-	N        int             `json:"n"`        // samples in the manifest
-	Failures int             `json:"failures"` // samples with status error
-	Failed   []string        `json:"failed,omitempty"`
-	Subjects int             `json:"subjects"`         // subjects with at least one scored sample
-	CHARIS   *Stat           `json:"charis,omitempty"` // absent when no sample was scored
-	Axes     map[string]Stat `json:"axes,omitempty"`
-	Classic  map[string]Stat `json:"classic,omitempty"`
+	N         int             `json:"n"`        // samples in the manifest
+	Failures  int             `json:"failures"` // samples with status error
+	Failed    []string        `json:"failed,omitempty"`
+	Subjects  int             `json:"subjects"`             // subjects with at least one scored sample
+	CHARIS    *Stat           `json:"charis,omitempty"`     // absent when no sample was scored
+	CHARISGeo *Stat           `json:"charis_geo,omitempty"` // the geometric aggregate
+	Axes      map[string]Stat `json:"axes,omitempty"`       // an axis's mean is over the samples it applies to
+	AxisN     map[string]int  `json:"axis_n,omitempty"`     // per axis, the scored samples it applies to
+	Classic   map[string]Stat `json:"classic,omitempty"`
 }
 
 // Summary is summary.json.
@@ -122,4 +145,8 @@ type Provenance struct {
 	ModelsManifest   string            `json:"models_manifest"`
 	Encoders         map[string]string `json:"encoders"` // role -> sha256
 	ClassicScale     float64           `json:"classic_scale"`
+	// Calibrations are the lo/hi each calibrated axis used (ic, pa, td_spread), with the
+	// fit's provenance; Uncalibrated names the axes that ran on lo = 0, hi = 1.
+	Calibrations map[string]Calibration `json:"calibrations,omitempty"`
+	Uncalibrated []string               `json:"uncalibrated,omitempty"`
 }

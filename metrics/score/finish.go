@@ -53,7 +53,8 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 	}
 	results := make([]charis.SampleResult, len(sc.samples))
 	seen := make([]bool, len(sc.samples))
-	cal := sc.opt.Config.TD.Calibration
+	cfg := &sc.opt.Config
+	spreadCal := sc.spreadCalibration()
 	err = w.each(func(r *record) error {
 		if r.Index < 0 || r.Index >= len(results) {
 			return fmt.Errorf("work log index %d out of range", r.Index)
@@ -68,9 +69,14 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 				return err
 			}
 			res.Axes = r.Axes
-			res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, metrics.Spread(u, g.sum, g.n), g.n-1, &cal)
-			c := metrics.CHARIS(res.Axes, &sc.opt.Config)
-			res.CHARIS = &c
+			spread := metrics.Spread(u, g.sum, g.n)
+			if cfg.Version == charis.MetricV1 {
+				res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, spread, g.n-1, spreadCal)
+			} else {
+				res.Axes[charis.AxisTD] = metrics.TDv2(r.Novelty, spread, g.n-1, spreadCal, r.Axes[charis.AxisIC].Score)
+			}
+			c, geo := metrics.CHARIS(res.Axes, cfg), metrics.CHARISGeo(res.Axes, cfg)
+			res.CHARIS, res.CHARISGeo = &c, &geo
 		}
 		results[r.Index], seen[r.Index] = res, true
 		return nil
@@ -103,6 +109,23 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 			ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
 			ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale},
 	}
+	if sc.opt.Config.Version >= charis.MetricV2 {
+		s.Provenance.Calibrations = map[string]charis.Calibration{}
+		for _, axis := range []string{calIC, calPA, calTDSpread} {
+			cal := sc.calibrations()[axis]
+			if cal == nil || cal.Fit == nil {
+				lo, hi := 0.0, 1.0
+				if cal != nil {
+					lo, hi = cal.Lo, cal.Hi
+				}
+				s.Provenance.Uncalibrated = append(s.Provenance.Uncalibrated, axis)
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%s has no fitted calibration (lo = %g, hi = %g), so its scores are not on the scale CHARIS v2 assumes: run charisbench calibrate (docs/validation.md)", axis, lo, hi))
+			}
+			if cal != nil {
+				s.Provenance.Calibrations[axis] = *cal
+			}
+		}
+	}
 	byVariant := map[string][]charis.SampleResult{}
 	for _, r := range results {
 		byVariant[r.Variant] = append(byVariant[r.Variant], r)
@@ -116,20 +139,20 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 				v.Failed = append(v.Failed, r.ID)
 			}
 		}
-		metric := map[string]func(charis.SampleResult) float64{"charis": func(r charis.SampleResult) float64 { return *r.CHARIS }}
-		for _, a := range charis.Axes {
-			metric[a] = func(r charis.SampleResult) float64 { return r.Axes[a].Score }
-		}
-		metric["dino"] = func(r charis.SampleResult) float64 { return r.Classic.DINO }
-		metric["clip_i"] = func(r charis.SampleResult) float64 { return r.Classic.CLIPI }
-		metric["clip_t"] = func(r charis.SampleResult) float64 { return r.Classic.CLIPT }
-		stats, subjects := bootstrap(rs, metric, b, name)
+		stats, counts, subjects := bootstrap(rs, charis.Metrics, b, name)
 		v.Subjects = subjects
 		if subjects > 0 {
 			c := stats["charis"]
 			v.CHARIS = &c
+			if g, ok := stats["charis_geo"]; ok {
+				v.CHARISGeo = &g
+			}
+			v.AxisN = map[string]int{}
 			for _, a := range charis.Axes {
-				v.Axes[a] = stats[a]
+				if st, ok := stats[a]; ok {
+					v.Axes[a] = st
+				}
+				v.AxisN[a] = counts[a]
 			}
 			for _, c := range []string{"dino", "clip_i", "clip_t"} {
 				v.Classic[c] = stats[c]
@@ -148,14 +171,16 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 	return s
 }
 
-// bootstrap computes each metric's mean over a variant's scored samples and a percentile
+// bootstrap computes each metric's mean over a variant's scored samples that have it (an
+// axis that does not apply to a sample is left out of that axis only) and a percentile
 // interval from draws that resample subjects with replacement (each draw's mean weighs a
-// subject by its samples). Seeded per variant.
-func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleResult) float64, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, int) {
-	names := slices.Sorted(maps.Keys(metric))
+// subject by its samples). Seeded per variant. It returns, per metric, the stat and the
+// number of samples behind it, and the number of subjects with a scored sample.
+func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, map[string]int, int) {
+	names := slices.Sorted(slices.Values(metrics))
 	type acc struct {
 		sum []float64 // per metric, in names order
-		n   int
+		n   []int
 	}
 	bySubject := map[string]*acc{}
 	for _, r := range rs {
@@ -164,18 +189,20 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 		}
 		a := bySubject[r.Subject]
 		if a == nil {
-			a = &acc{sum: make([]float64, len(names))}
+			a = &acc{sum: make([]float64, len(names)), n: make([]int, len(names))}
 			bySubject[r.Subject] = a
 		}
 		for m, name := range names {
-			a.sum[m] += metric[name](r)
+			if v, ok := r.Value(name); ok {
+				a.sum[m] += v
+				a.n[m]++
+			}
 		}
-		a.n++
 	}
 	subjects := slices.Sorted(maps.Keys(bySubject))
-	out := map[string]charis.Stat{}
+	out, counts := map[string]charis.Stat{}, map[string]int{}
 	if len(subjects) == 0 {
-		return out, 0
+		return out, counts, 0
 	}
 	accs := make([]*acc, len(subjects))
 	for i, s := range subjects {
@@ -185,26 +212,29 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 	h.Write([]byte(variant))
 	r := rand.New(rand.NewPCG(b.Seed, h.Sum64()))
 	draws := make([][]float64, len(names))
-	counts := make([]int, len(subjects))
+	counts0 := make([]int, len(subjects))
 	sums := make([]float64, len(names))
+	ns := make([]int, len(names))
 	for range b.Draws {
-		clear(counts)
+		clear(counts0)
 		for range subjects {
-			counts[r.IntN(len(subjects))]++
+			counts0[r.IntN(len(subjects))]++
 		}
 		clear(sums)
-		n := 0
-		for i, c := range counts {
+		clear(ns)
+		for i, c := range counts0 {
 			if c == 0 {
 				continue
 			}
 			for m := range names {
 				sums[m] += float64(c) * accs[i].sum[m]
+				ns[m] += c * accs[i].n[m]
 			}
-			n += c * accs[i].n
 		}
 		for m := range names {
-			draws[m] = append(draws[m], sums[m]/float64(n))
+			if ns[m] > 0 { // a draw of subjects none of whose samples has the metric says nothing of it
+				draws[m] = append(draws[m], sums[m]/float64(ns[m]))
+			}
 		}
 	}
 	alpha := (1 - b.Confidence) / 2
@@ -212,15 +242,19 @@ func bootstrap(rs []charis.SampleResult, metric map[string]func(charis.SampleRes
 		s, n := 0.0, 0
 		for _, a := range accs {
 			s += a.sum[m]
-			n += a.n
+			n += a.n[m]
 		}
+		counts[name] = n
 		d := draws[m]
+		if n == 0 || len(d) == 0 {
+			continue
+		}
 		sort.Float64s(d)
 		lo := d[int(math.Floor(alpha*float64(len(d))))]
 		hi := d[min(len(d)-1, int(math.Ceil((1-alpha)*float64(len(d))))-1)]
 		out[name] = charis.Stat{Mean: s / float64(n), CI: [2]float64{lo, hi}}
 	}
-	return out, len(subjects)
+	return out, counts, len(subjects)
 }
 
 func absPath(p string) string {
@@ -232,7 +266,7 @@ func absPath(p string) string {
 
 // writeJSONLines writes a file atomically (temp file, then rename).
 func writeJSONLines(path string, results []charis.SampleResult) error {
-	return writeAtomic(path, func(f *os.File) error {
+	return charis.WriteAtomic(path, func(f *os.File) error {
 		enc := json.NewEncoder(f)
 		for i := range results {
 			if err := enc.Encode(&results[i]); err != nil {
@@ -244,29 +278,9 @@ func writeJSONLines(path string, results []charis.SampleResult) error {
 }
 
 func writeJSON(path string, v any) error {
-	return writeAtomic(path, func(f *os.File) error {
+	return charis.WriteAtomic(path, func(f *os.File) error {
 		enc := json.NewEncoder(f)
 		enc.SetIndent("", " ")
 		return enc.Encode(v)
 	})
-}
-
-func writeAtomic(path string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
