@@ -1,17 +1,16 @@
 package world
 
 import (
-	"bytes"
 	"fmt"
 	"image"
-	"image/draw"
-	"image/jpeg"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 
 	"github.com/charisbench/charisbench/charis/colour"
+	"github.com/charisbench/charisbench/charis/perturb"
 )
 
 // Perturbation kinds, each degrading a ground-truth generation by a known strength in
@@ -20,11 +19,11 @@ const (
 	IdentitySwap   = "identity_swap"   // round(s·9) identity attributes changed (≥ 1 when s > 0)
 	Recolour       = "recolour"        // one body part recoloured by ΔE00 ≈ 40·s
 	PromptMismatch = "prompt_mismatch" // round(s·n) of the prompt's n clauses swapped for others
-	Blur           = "blur"            // Gaussian blur, σ = 2.5·s pixels per 64 pixels of side
-	Noise          = "noise"           // Gaussian noise, σ = 64·s levels
-	JPEG           = "jpeg"            // JPEG quality round(95 − 90·s)
-	Blank          = "blank"           // blend towards flat gray by s
-	CopyPaste      = "copy_paste"      // blend towards the reference image by s
+	Blur           = perturb.Blur      // Gaussian blur, σ = 2.5·s pixels per 64 pixels of side
+	Noise          = perturb.Noise     // Gaussian noise, σ = 64·s levels
+	JPEG           = perturb.JPEG      // JPEG quality round(95 − 90·s)
+	Blank          = perturb.Blank     // blend towards flat gray by s
+	CopyPaste      = "copy_paste"      // round(s·n) of the prompt's n transformations left undone (the reference at s = 1)
 )
 
 // recolourMaxDeltaE is the ΔE00 of a recolour at strength 1; every palette colour reaches it.
@@ -95,26 +94,21 @@ func Perturb(p Perturbation, id Identity, s Scene, size int, ref *Render, r *ran
 		mis, changed := mismatch(s, sp, r)
 		out.Prompt = mis.Prompt()
 		out.Detail["changed"] = changed
-	case Blur:
-		sigma := 2.5 * sp * float64(size) / 64
-		out.Render = withImage(target, gaussianBlur(target.Image, sigma))
-		out.Detail["sigma_px"] = sigma
-	case Noise:
-		sigma := 64 * sp
-		out.Render = withImage(target, addNoise(target.Image, sigma, r))
-		out.Detail["sigma"] = sigma
-	case JPEG:
-		q := int(math.Round(95 - 90*sp))
-		out.Render = withImage(target, jpegRoundTrip(target.Image, q))
-		out.Detail["quality"] = q
-	case Blank:
-		out.Render = withImage(target, blend(target.Image, nil, sp))
+	case Blur, Noise, JPEG, Blank:
+		img, detail, err := perturb.Apply(p.Kind, sp, target.Image, r)
+		if err != nil {
+			panic(err) // unreachable: the case lists the image kinds
+		}
+		out.Render = withImage(target, img)
+		maps.Copy(out.Detail, detail)
 	case CopyPaste:
 		if sp >= 1 {
 			out.Render = ref
-		} else {
-			out.Render = withImage(target, blend(target.Image, ref.Image, sp))
+			break
 		}
+		kept, undone := undo(s, sp, r)
+		out.Render = Draw(id, kept, size)
+		out.Detail["undone"] = undone
 	}
 	return out
 }
@@ -177,97 +171,26 @@ func mismatch(s Scene, strength float64, r *rand.Rand) (Scene, []string) {
 	return out, changed
 }
 
-// gaussianBlur blurs with a separable Gaussian kernel of standard deviation sigma
-// (pixels), radius ceil(3σ), edges clamped.
-func gaussianBlur(src *image.RGBA, sigma float64) *image.RGBA {
-	if sigma <= 0 {
-		return cloneRGBA(src)
+// undo drops round(s·n) of the scene's n transformations (at least one when s > 0): a
+// generator that copies the reference carries its pose, place, light and style over
+// instead of the prompt's. It returns the scene that is drawn and the dropped phrases.
+func undo(s Scene, strength float64, r *rand.Rand) (Scene, []string) {
+	n := int(math.Round(strength * float64(len(s))))
+	if strength > 0 {
+		n = max(n, 1)
 	}
-	rad := int(math.Ceil(3 * sigma))
-	k := make([]float64, 2*rad+1)
-	sum := 0.0
-	for i := range k {
-		d := float64(i - rad)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += k[i]
+	drop := make([]bool, len(s))
+	for _, i := range r.Perm(len(s))[:min(n, len(s))] {
+		drop[i] = true
 	}
-	for i := range k {
-		k[i] /= sum
-	}
-	w, h := src.Rect.Dx(), src.Rect.Dy()
-	tmp := make([]float64, 3*w*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			for c := 0; c < 3; c++ {
-				acc := 0.0
-				for i, kv := range k {
-					xx := min(max(x+i-rad, 0), w-1)
-					acc += kv * float64(src.Pix[src.PixOffset(xx, y)+c])
-				}
-				tmp[3*(y*w+x)+c] = acc
-			}
+	var kept Scene
+	var undone []string
+	for i, t := range s {
+		if drop[i] {
+			undone = append(undone, t.Phrase)
+		} else {
+			kept = append(kept, t)
 		}
 	}
-	dst := image.NewRGBA(src.Rect)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			for c := 0; c < 3; c++ {
-				acc := 0.0
-				for i, kv := range k {
-					yy := min(max(y+i-rad, 0), h-1)
-					acc += kv * tmp[3*(yy*w+x)+c]
-				}
-				dst.Pix[dst.PixOffset(x, y)+c] = uint8(math.Round(min(255, max(0, acc))))
-			}
-			dst.Pix[dst.PixOffset(x, y)+3] = 255
-		}
-	}
-	return dst
-}
-
-func addNoise(src *image.RGBA, sigma float64, r *rand.Rand) *image.RGBA {
-	dst := cloneRGBA(src)
-	for i := range dst.Pix {
-		if i%4 == 3 {
-			continue
-		}
-		dst.Pix[i] = uint8(math.Round(min(255, max(0, float64(dst.Pix[i])+sigma*r.NormFloat64()))))
-	}
-	return dst
-}
-
-func jpegRoundTrip(src *image.RGBA, quality int) *image.RGBA {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: quality}); err != nil {
-		return cloneRGBA(src) // encoding to memory cannot fail for an RGBA image
-	}
-	img, err := jpeg.Decode(&buf)
-	if err != nil {
-		return cloneRGBA(src)
-	}
-	dst := image.NewRGBA(src.Rect)
-	draw.Draw(dst, dst.Rect, img, img.Bounds().Min, draw.Src)
-	return dst
-}
-
-// blend mixes src towards other (flat mid-gray when nil) by t.
-func blend(src, other *image.RGBA, t float64) *image.RGBA {
-	dst := cloneRGBA(src)
-	for i := range dst.Pix {
-		if i%4 == 3 {
-			continue
-		}
-		o := 128.0
-		if other != nil {
-			o = float64(other.Pix[i])
-		}
-		dst.Pix[i] = uint8(math.Round((1-t)*float64(src.Pix[i]) + t*o))
-	}
-	return dst
-}
-
-func cloneRGBA(src *image.RGBA) *image.RGBA {
-	dst := image.NewRGBA(src.Rect)
-	copy(dst.Pix, src.Pix)
-	return dst
+	return kept, undone
 }
