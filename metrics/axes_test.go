@@ -31,17 +31,17 @@ func randTokens(r *rand.Rand, grid, dim int) Tokens {
 func TestICIdenticalAndUnrelated(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	a := randTokens(r, 4, 16)
-	same := IC(a, a, nil)
+	same := IC(a, a, nil, charis.MetricV1)
 	if math.Abs(same.Raw-1) > 1e-6 || math.Abs(same.Score-1) > 1e-6 {
 		t.Fatalf("identical tokens: IC %+v, want 1", same)
 	}
 	b := randTokens(r, 4, 16)
-	if other := IC(a, b, nil); other.Raw > 0.6 {
+	if other := IC(a, b, nil, charis.MetricV1); other.Raw > 0.6 {
 		t.Fatalf("unrelated random tokens: IC raw %v, want well below 1", other.Raw)
 	}
 	masked := a
 	masked.Subject = make([]bool, 16) // empty mask
-	if v := IC(masked, a, nil); v.Diag["no_subject_patches"] != true {
+	if v := IC(masked, a, nil, charis.MetricV1); v.Diag["no_subject_patches"] != true {
 		t.Fatalf("empty mask not flagged: %+v", v.Diag)
 	}
 }

@@ -13,40 +13,16 @@ import (
 // subject pixels under it (in the encoder's preprocessed image).
 type PatchColours [][]colour.Lab
 
-// CF is region-wise colour fidelity (spec axis 3). R's subject patch tokens are clustered
-// into K parts (k-means++, seeded); each G subject patch joins the part of its nearest R
-// patch (cosine). Per part k, the medians of L, a and b over the part's subject pixels are
-// taken in R and in G, d_k = CIEDE2000(kL, 1, 1) between them and CF_k = exp(−d_k / τ).
-// CF = Σ_k area_k(R)·CF_k, area_k(R) being the part's share of R's subject pixels; a part
-// no G patch joins scores 0. CF is its own score (already in [0, 1]).
+// CF is region-wise colour fidelity (spec axis 3, version 1). R's subject patch tokens are
+// clustered into K parts (k-means++, seeded); each G subject patch joins the part of its
+// nearest R patch (cosine). Per part k, the medians of L, a and b over the part's subject
+// pixels are taken in R and in G, d_k = CIEDE2000(kL, 1, 1) between them and
+// CF_k = exp(−d_k / τ). CF = Σ_k area_k(R)·CF_k, area_k(R) being the part's share of R's
+// subject pixels; a part no G patch joins scores 0. CF is its own score.
 func CF(r, g Tokens, rCol, gCol PatchColours, cfg charis.CFConfig) charis.AxisValue {
-	rIdx, gIdx := subjectIndices(r), subjectIndices(g)
-	if len(rIdx) == 0 || len(gIdx) == 0 {
+	rPix, gPix, ok := parts(r, g, rCol, gCol, cfg)
+	if !ok {
 		return charis.AxisValue{Diag: map[string]any{"no_subject_patches": true}}
-	}
-	rTok := make([][]float32, len(rIdx))
-	for i, p := range rIdx {
-		rTok[i] = Normalize(r.Patches[p])
-	}
-	assign, _ := kmeans.Cluster(rTok, cfg.K, cfg.Seed)
-	k := 0
-	for _, a := range assign {
-		k = max(k, a+1)
-	}
-	rPix, gPix := make([][]colour.Lab, k), make([][]colour.Lab, k)
-	for i, p := range rIdx {
-		rPix[assign[i]] = append(rPix[assign[i]], rCol[p]...)
-	}
-	for _, p := range gIdx {
-		gv := Normalize(g.Patches[p])
-		best, bestSim := 0, math.Inf(-1)
-		for i, rv := range rTok {
-			if s := dot(gv, rv); s > bestSim {
-				best, bestSim = i, s
-			}
-		}
-		part := assign[best]
-		gPix[part] = append(gPix[part], gCol[p]...)
 	}
 	total := 0
 	for _, px := range rPix {
@@ -54,8 +30,8 @@ func CF(r, g Tokens, rCol, gCol PatchColours, cfg charis.CFConfig) charis.AxisVa
 	}
 	w := colour.Weights{KL: cfg.KL, KC: 1, KH: 1}
 	score := 0.0
-	parts := make([]map[string]any, 0, k)
-	for part := range k {
+	diags := make([]map[string]any, 0, len(rPix))
+	for part := range rPix {
 		if len(rPix[part]) == 0 {
 			continue // a cluster of patches without subject pixels carries no area
 		}
@@ -72,9 +48,120 @@ func CF(r, g Tokens, rCol, gCol PatchColours, cfg charis.CFConfig) charis.AxisVa
 		}
 		d["cf"] = cfk
 		score += area * cfk
-		parts = append(parts, d)
+		diags = append(diags, d)
 	}
-	return charis.AxisValue{Raw: score, Score: score, Diag: map[string]any{"parts": parts}}
+	return charis.AxisValue{Raw: score, Score: score, Diag: map[string]any{"parts": diags}}
+}
+
+// minCastParts is the fewest present parts from which CF v2 estimates a colour cast: with
+// one or two, a per-channel median over parts is (the mean of) the parts' own differences,
+// and removing it would erase the very colour change CF measures.
+const minCastParts = 3
+
+// CFv2 is region-wise colour fidelity as CHARIS v2 defines it (charis-v2.md, change 3),
+// for a sample whose prompt does not license a colour change (ColourLicense):
+//
+//	parts    as version 1: R's subject patches clustered into K parts, G's patches joined
+//	present  the parts that some G subject patch joined; the others' share of R's subject
+//	         area is reported as missing_area and left out (IC pays for missing parts)
+//	cast     per channel, the median over present parts of Lab_k(G) − Lab_k(R), subtracted
+//	         from every Lab_k(G) (a relit or tinted image keeps its parts' relative
+//	         colours); not estimated from fewer than minCastParts parts
+//	CF       Σ_present area_k·exp(−ΔE00(Lab_k(R), Lab_k(G) − cast; kL) / τ) / Σ_present area_k
+//
+// Without a subject patch in R, or with no part present in G, CF does not apply.
+func CFv2(r, g Tokens, rCol, gCol PatchColours, cfg charis.CFConfig) charis.AxisValue {
+	rPix, gPix, ok := parts(r, g, rCol, gCol, cfg)
+	if !ok {
+		return charis.NotApplicable(map[string]any{"reason": "no_subject_patches"})
+	}
+	type part struct {
+		area   float64
+		lr, lg colour.Lab
+		diag   map[string]any
+	}
+	total := 0
+	for _, px := range rPix {
+		total += len(px)
+	}
+	var present []part
+	diags := make([]map[string]any, 0, len(rPix))
+	missing := 0.0
+	for k := range rPix {
+		if len(rPix[k]) == 0 {
+			continue
+		}
+		area := float64(len(rPix[k])) / float64(total)
+		d := map[string]any{"area": area, "lab_r": median(rPix[k])}
+		diags = append(diags, d)
+		if len(gPix[k]) == 0 {
+			d["missing_in_g"] = true
+			missing += area
+			continue
+		}
+		d["lab_g"] = median(gPix[k])
+		present = append(present, part{area: area, lr: median(rPix[k]), lg: median(gPix[k]), diag: d})
+	}
+	diag := map[string]any{"parts": diags, "missing_area": missing}
+	if len(present) == 0 {
+		diag["reason"] = "no_part_in_g"
+		return charis.NotApplicable(diag)
+	}
+	var cast colour.Lab
+	if len(present) >= minCastParts {
+		dl, da, db := make([]float64, len(present)), make([]float64, len(present)), make([]float64, len(present))
+		for i, p := range present {
+			dl[i], da[i], db[i] = p.lg.L-p.lr.L, p.lg.A-p.lr.A, p.lg.B-p.lr.B
+		}
+		cast = colour.Lab{L: medianOf(dl), A: medianOf(da), B: medianOf(db)}
+	}
+	diag["cast"] = cast
+	w := colour.Weights{KL: cfg.KL, KC: 1, KH: 1}
+	num, den := 0.0, 0.0
+	for _, p := range present {
+		lg := colour.Lab{L: p.lg.L - cast.L, A: p.lg.A - cast.A, B: p.lg.B - cast.B}
+		dk := colour.DeltaE2000(p.lr, lg, w)
+		cfk := math.Exp(-dk / cfg.Tau)
+		p.diag["delta_e"], p.diag["cf"] = dk, cfk
+		num += p.area * cfk
+		den += p.area
+	}
+	score := num / den
+	return charis.AxisValue{Raw: score, Score: score, Diag: diag}
+}
+
+// parts clusters R's subject patches into parts and gathers, per part, the subject pixels
+// of R and of the G patches that join it. ok is false when R or G has no subject patch.
+func parts(r, g Tokens, rCol, gCol PatchColours, cfg charis.CFConfig) (rPix, gPix [][]colour.Lab, ok bool) {
+	rIdx, gIdx := subjectIndices(r), subjectIndices(g)
+	if len(rIdx) == 0 || len(gIdx) == 0 {
+		return nil, nil, false
+	}
+	rTok := make([][]float32, len(rIdx))
+	for i, p := range rIdx {
+		rTok[i] = Normalize(r.Patches[p])
+	}
+	assign, _ := kmeans.Cluster(rTok, cfg.K, cfg.Seed)
+	k := 0
+	for _, a := range assign {
+		k = max(k, a+1)
+	}
+	rPix, gPix = make([][]colour.Lab, k), make([][]colour.Lab, k)
+	for i, p := range rIdx {
+		rPix[assign[i]] = append(rPix[assign[i]], rCol[p]...)
+	}
+	for _, p := range gIdx {
+		gv := Normalize(g.Patches[p])
+		best, bestSim := 0, math.Inf(-1)
+		for i, rv := range rTok {
+			if s := dot(gv, rv); s > bestSim {
+				best, bestSim = i, s
+			}
+		}
+		part := assign[best]
+		gPix[part] = append(gPix[part], gCol[p]...)
+	}
+	return rPix, gPix, true
 }
 
 func subjectIndices(t Tokens) []int {
@@ -95,13 +182,18 @@ func median(px []colour.Lab) colour.Lab {
 		for i, p := range px {
 			v[i] = get(p)
 		}
-		sort.Float64s(v)
-		n := len(v)
-		if n%2 == 1 {
-			return v[n/2]
-		}
-		return (v[n/2-1] + v[n/2]) / 2
+		return medianOf(v)
 	}
 	return colour.Lab{L: ch(func(c colour.Lab) float64 { return c.L }),
 		A: ch(func(c colour.Lab) float64 { return c.A }), B: ch(func(c colour.Lab) float64 { return c.B })}
+}
+
+// medianOf sorts v and returns its median (the mean of the middle two for an even count).
+func medianOf(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }

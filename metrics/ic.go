@@ -38,8 +38,10 @@ func (t *Tokens) subjectPatches() [][]float32 {
 //	IC_raw = 0.5·fine + 0.5·global,  IC = calibrate(IC_raw)
 //
 // With no subject patch on a side (an empty mask, a subject too small for any patch),
-// fine is 0, global falls back to the CLS cosine, and the flag no_subject_patches is set.
-func IC(r, g Tokens, cal *charis.Calibration) charis.AxisValue {
+// global falls back to the CLS cosine and the flag no_subject_patches is set. Version 1
+// then sets fine = 0, so IC_raw is half the CLS cosine; version 2 takes IC_raw = global
+// (there is nothing to match patch by patch, which is not evidence of another identity).
+func IC(r, g Tokens, cal *charis.Calibration, version int) charis.AxisValue {
 	rs, gs := r.subjectPatches(), g.subjectPatches()
 	diag := map[string]any{"r_patches": len(rs), "g_patches": len(gs)}
 	var fine, global float64
@@ -61,6 +63,9 @@ func IC(r, g Tokens, cal *charis.Calibration) charis.AxisValue {
 		diag["fwd"], diag["bwd"] = fwd, bwd
 	}
 	raw := 0.5*fine + 0.5*global
+	if version >= charis.MetricV2 && diag["no_subject_patches"] == true {
+		raw = global
+	}
 	diag["fine"], diag["global"] = fine, global
 	return charis.AxisValue{Raw: raw, Score: cal.Calibrate(raw), Diag: diag}
 }

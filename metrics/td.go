@@ -49,10 +49,10 @@ func grayResized(img *image.RGBA, size int) (ssim.Gray, error) {
 	return out, nil
 }
 
-// TD is transformation diversity (spec axis 5): TD = 0.5·novelty + 0.5·calibrate(spread),
-// spread being the mean over the other generations of the same subject and variant of
-// (1 − cosine of full-image CLS tokens). With no other generation (others = 0) spread is
-// undefined: TD = novelty, flagged single_generation.
+// TD is transformation diversity (spec axis 5, version 1): TD = 0.5·novelty +
+// 0.5·calibrate(spread), spread being the mean over the other generations of the same
+// subject and variant of (1 − cosine of full-image CLS tokens). With no other generation
+// (others = 0) spread is undefined: TD = novelty, flagged single_generation.
 func TD(novelty, spread float64, others int, cal *charis.Calibration) charis.AxisValue {
 	diag := map[string]any{"novelty": novelty}
 	if others == 0 {
@@ -62,6 +62,27 @@ func TD(novelty, spread float64, others int, cal *charis.Calibration) charis.Axi
 	diag["spread"], diag["others"] = spread, others
 	raw := 0.5*novelty + 0.5*cal.Calibrate(spread)
 	return charis.AxisValue{Raw: raw, Score: min(1, max(0, raw)), Diag: diag}
+}
+
+// TDv2 is transformation diversity as CHARIS v2 defines it (charis-v2.md, change 4):
+//
+//	TD = (0.5·novelty + 0.5·calibrate(spread)) · IC
+//
+// spread being measured on CLIP image embeddings (which see pose, scene and style, unlike
+// the identity encoder) and IC the sample's calibrated IC score: diversity counts only
+// as far as the identity is kept, so a copy of the reference (novelty 0, spread 0), an
+// identity swap (IC low) and noise (IC falls) all lose TD. With no other generation,
+// TD = novelty·IC, flagged single_generation. raw is the factor before IC.
+func TDv2(novelty, spread float64, others int, cal *charis.Calibration, ic float64) charis.AxisValue {
+	diag := map[string]any{"novelty": novelty, "ic": ic}
+	raw := novelty
+	if others == 0 {
+		diag["flag"] = "single_generation"
+	} else {
+		diag["spread"], diag["others"] = spread, others
+		raw = 0.5*novelty + 0.5*cal.Calibrate(spread)
+	}
+	return charis.AxisValue{Raw: raw, Score: min(1, max(0, raw*ic)), Diag: diag}
 }
 
 // Spread computes, for unit vector u_i of a group whose unit vectors sum to sum (n of
