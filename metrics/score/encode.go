@@ -14,7 +14,8 @@ import (
 )
 
 // record is a sample after the encoders: every axis but TD, which needs the other
-// generations of its subject and variant. Records are what work.jsonl and the sample
+// generations of its subject and variant (Unit: G's unit embedding for TD's spread, the
+// identity encoder's global token in version 1, the CLIP image embedding in version 2). Records are what work.jsonl and the sample
 // cache hold.
 type record struct {
 	Index      int                         `json:"index"`
@@ -26,7 +27,7 @@ type record struct {
 	MaskSource string                      `json:"mask_source,omitempty"`
 	Axes       map[string]charis.AxisValue `json:"axes,omitempty"`
 	Novelty    float64                     `json:"novelty"`
-	Unit       []byte                      `json:"unit,omitempty"` // G's full-image CLS, unit length (TD's spread), packed float32
+	Unit       []byte                      `json:"unit,omitempty"` // G's unit embedding for TD's spread, packed float32
 	Classic    *charis.Classic             `json:"classic,omitempty"`
 }
 
@@ -253,14 +254,18 @@ func (sc *scorer) scoreLive(live []*prepared) error {
 			q = &iqa[i]
 		}
 		axes := map[string]charis.AxisValue{
-			charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration),
+			charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration, cfg.Version),
 			charis.AxisPA: metrics.PA(clipRows[2*i+1], promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
-			charis.AxisCF: metrics.CF(rTok, gTok, rCol, gCol, cfg.CF),
+			charis.AxisCF: sc.cf(p, rTok, gTok, rCol, gCol),
 			charis.AxisVQ: metrics.VQ(clipRows[2*i+1], sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
+		}
+		spreadVec := globalToken(gTok) // version 1: TD's spread on the identity encoder
+		if cfg.Version >= charis.MetricV2 {
+			spreadVec = clipRows[2*i+1] // version 2: on CLIP image embeddings
 		}
 		k := sc.opt.ClassicScale
 		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
-			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: cache.EncodeFloats(metrics.Normalize(globalToken(gTok))),
+			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
 			Classic: &charis.Classic{
 				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
 				CLIPI: k * charis.Cosine(clipRows[2*i], clipRows[2*i+1]),
@@ -268,6 +273,19 @@ func (sc *scorer) scoreLive(live []*prepared) error {
 			}}
 	}
 	return nil
+}
+
+// cf is the CF axis of a sample: version 1's, or version 2's where the prompt does not
+// license a colour change.
+func (sc *scorer) cf(p *prepared, rTok, gTok metrics.Tokens, rCol, gCol metrics.PatchColours) charis.AxisValue {
+	cfg := &sc.opt.Config
+	if cfg.Version == charis.MetricV1 {
+		return metrics.CF(rTok, gTok, rCol, gCol, cfg.CF)
+	}
+	if lic, ok := metrics.ColourLicense(p.prompt, cfg.CF.License); ok {
+		return charis.NotApplicable(map[string]any{"reason": "licensed", "license": lic.Kind, "licensed_by": lic.Phrase, "word": lic.Word})
+	}
+	return metrics.CFv2(rTok, gTok, rCol, gCol, cfg.CF)
 }
 
 // globalToken is the CLS token, or the mean patch token for a model without one.

@@ -99,7 +99,7 @@ func (sc *scorer) prepareInto(p *prepared) error {
 	}
 	p.rHash, p.gHash = sha(rData), sha(gData)
 	p.key = sc.sampleKey(p, sha(rmData), sha(gmData))
-	if rec, ok := sc.cachedRecord(p); ok {
+	if rec, ok := sc.cachedRecord(p); ok && !sc.features {
 		p.rec, p.cached = rec, true
 		return nil
 	}

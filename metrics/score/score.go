@@ -65,6 +65,7 @@ type scorer struct {
 	antonyms  []metrics.Antonym
 	encShas   map[string]string
 	manifestH string
+	features  bool // calibrating: every sample goes through the encoders (no sample cache)
 }
 
 // Run scores the manifest into opt.Out and returns the summary. A context cancelled
@@ -186,14 +187,44 @@ func (sc *scorer) sessions() error {
 }
 
 // setupHash covers what every sample's result depends on besides its own inputs: the
-// metric config, the encoders and the scoring options. Computed once per run.
+// metric config, the encoders with their calibrations and the scoring options. Computed
+// once per run.
 func (sc *scorer) setupHash() string {
 	h := sha256.New()
 	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
 	for _, r := range charis.Roles {
 		fmt.Fprintln(h, r, sc.encShas[string(r)])
+		if e := sc.opt.Models.Encoder(r); e != nil && e.Calibration != nil {
+			fmt.Fprintln(h, r, "calibration", e.Calibration.Lo, e.Calibration.Hi)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Calibrated axes, as provenance names them.
+const (
+	calIC       = charis.AxisIC
+	calPA       = charis.AxisPA
+	calTDSpread = "td_spread"
+)
+
+// calibrations returns the calibration each calibrated axis uses (nil: lo = 0, hi = 1).
+func (sc *scorer) calibrations() map[string]*charis.Calibration {
+	m := sc.opt.Models
+	return map[string]*charis.Calibration{
+		calIC:       m.Encoder(charis.RoleIdentity).Calibration,
+		calPA:       m.Encoder(charis.RoleCLIPText).Calibration,
+		calTDSpread: sc.spreadCalibration(),
+	}
+}
+
+// spreadCalibration is calibrate(spread)'s: the metric config's in version 1, the
+// clip_image encoder's fit in version 2 (nil when it has none).
+func (sc *scorer) spreadCalibration() *charis.Calibration {
+	if sc.opt.Config.Version == charis.MetricV1 {
+		return &sc.opt.Config.TD.Calibration
+	}
+	return sc.opt.Models.Encoder(charis.RoleCLIPImage).Calibration
 }
 
 // computeRunKey identifies everything a finished sample depends on besides its files.

@@ -241,12 +241,12 @@ func TestBootstrapInterval(t *testing.T) {
 		}
 	}
 	b := charis.DefaultMetricConfig().Bootstrap
-	stats, n := bootstrap(rs, map[string]func(charis.SampleResult) float64{"charis": func(r charis.SampleResult) float64 { return *r.CHARIS }}, b, "v")
+	stats, _, n := bootstrap(rs, []string{"charis"}, b, "v")
 	st := stats["charis"]
 	if n != 20 || math.Abs(st.Mean-0.5) > 1e-12 || !(st.CI[0] < 0.5 && st.CI[1] > 0.5) || st.CI[1]-st.CI[0] > 0.5 {
 		t.Fatalf("n %d, stat %+v", n, st)
 	}
-	again, _ := bootstrap(rs, map[string]func(charis.SampleResult) float64{"charis": func(r charis.SampleResult) float64 { return *r.CHARIS }}, b, "v")
+	again, _, _ := bootstrap(rs, []string{"charis"}, b, "v")
 	if again["charis"] != st {
 		t.Fatal("bootstrap not deterministic for a seed")
 	}

@@ -1,0 +1,180 @@
+package score
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/world"
+)
+
+// goldenV1 was written by CHARIS v1 as it stood before version 2 existed (samples of the
+// world below, scored with the world's uncalibrated encoders): raw and score of each axis
+// and the aggregate, per sample.
+const goldenV1 = "testdata/v1_golden.jsonl"
+
+// TestV1Golden: a metric config with version 1 reproduces v1's numbers on a fixed world
+// build. The build's copy_paste is used at strength 1 only (its lower strengths changed
+// with the builder, not the metric).
+func TestV1Golden(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 5, 2, "identity_swap@0.5", "identity_swap@1", "recolour@1", "prompt_mismatch@1", "blur@1",
+		"noise@1", "jpeg@1", "blank@0.5", "blank@1", "copy_paste@1")
+	opt := options(t, rt, dir)
+	for i := range opt.Models.Encoders {
+		opt.Models.Encoders[i].Calibration = nil // v1's numbers were measured before the world shipped calibrated
+	}
+	var err error
+	if opt.Config, err = charis.MetricConfigVersion(charis.MetricV1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]charis.SampleResult{}
+	for _, r := range readResults(t, opt.Out) {
+		got[r.ID] = r
+	}
+	f, err := os.Open(goldenV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const tol = 1e-12
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var want struct {
+			ID     string
+			CHARIS float64
+			Axes   map[string]struct{ Raw, Score float64 }
+		}
+		if err := json.Unmarshal(sc.Bytes(), &want); err != nil {
+			t.Fatal(err)
+		}
+		r, ok := got[want.ID]
+		if !ok {
+			t.Fatalf("sample %s not scored", want.ID)
+		}
+		if math.Abs(*r.CHARIS-want.CHARIS) > tol {
+			t.Errorf("%s: CHARIS %.17g, golden %.17g", want.ID, *r.CHARIS, want.CHARIS)
+		}
+		for a, w := range want.Axes {
+			v := r.Axes[a]
+			if math.Abs(v.Raw-w.Raw) > tol || math.Abs(v.Score-w.Score) > tol {
+				t.Errorf("%s %s: raw %.17g score %.17g, golden %.17g %.17g", want.ID, a, v.Raw, v.Score, w.Raw, w.Score)
+			}
+		}
+		n++
+	}
+	if n != len(got) || n == 0 {
+		t.Fatalf("golden has %d samples, the run %d", n, len(got))
+	}
+}
+
+// TestV2Run: the default metric is v2: CF is absent where the prompt licenses a colour
+// change and counted per axis in the summary, charis_geo is reported, and the world's
+// shipped calibrations are used and recorded.
+func TestV2Run(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 6, 3)
+	opt := options(t, rt, dir)
+	sum, err := Run(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	licensed, absent := 0, 0
+	for _, r := range readResults(t, opt.Out) {
+		if r.CHARISGeo == nil {
+			t.Fatalf("%s: no charis_geo", r.ID)
+		}
+		cf := r.Axes[charis.AxisCF]
+		if cf.Applies() {
+			continue
+		}
+		absent++
+		if cf.Diag["reason"] == "licensed" {
+			licensed++
+			if cf.Diag["licensed_by"] == nil {
+				t.Errorf("%s: CF licensed by no phrase: %v", r.ID, cf.Diag)
+			}
+		}
+	}
+	v := sum.Variants[world.GroundTruthVariant]
+	if licensed == 0 || v.AxisN[charis.AxisCF] != 18-absent || v.AxisN[charis.AxisIC] != 18 {
+		t.Fatalf("CF absent from %d of 18 (%d licensed); axis n %v", absent, licensed, v.AxisN)
+	}
+	if v.CHARISGeo == nil {
+		t.Fatal("summary has no charis_geo")
+	}
+	p := sum.Provenance
+	if len(p.Uncalibrated) != 0 || p.Calibrations[calIC].Fit == nil || p.Calibrations[calTDSpread].Fit == nil {
+		t.Fatalf("the world ships calibrated: uncalibrated %v, calibrations %+v", p.Uncalibrated, p.Calibrations)
+	}
+	run, err := charis.ReadRun(opt.Out)
+	if err != nil {
+		t.Fatalf("a v2 run reads back: %v", err)
+	}
+	if _, ok := run.Samples[0].Value("charis_geo"); !ok {
+		t.Fatal("charis_geo not readable")
+	}
+}
+
+// TestCalibrateKnownFit: a fit on the world's ground truth equals, to the last digit, the
+// means computed here from the axes' own functions on the same pairs, and it is written
+// into the manifest and read back.
+func TestCalibrateKnownFit(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 6, 2)
+	m, err := charis.LoadModelManifest(filepath.Join(dir, "models.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := CalibrateOptions{Manifest: filepath.Join(dir, "manifest.jsonl"), Models: m, Config: charis.DefaultMetricConfig(),
+		Runtime: rt, Mismatches: 5, Seed: 1, Command: "test"}
+	cals, err := Calibrate(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := cals[charis.RoleIdentity]
+	// 6 subjects, 5 mismatches each: every other subject exactly once per sample.
+	if ic.Fit.Matched != 12 || ic.Fit.Mismatched != 60 || ic.Fit.Subjects != 6 || !(ic.Hi > ic.Lo) {
+		t.Fatalf("IC fit %+v %+v", ic, ic.Fit)
+	}
+	// Recompute IC's means independently from a scored run of the same rows with lo=0, hi=1.
+	for i := range m.Encoders {
+		m.Encoders[i].Calibration = nil
+	}
+	so := Options{Manifest: opt.Manifest, Models: m, Config: charis.DefaultMetricConfig(), Out: t.TempDir(), Runtime: rt}
+	if _, err := Run(context.Background(), so); err != nil {
+		t.Fatal(err)
+	}
+	matched, paM := 0.0, 0.0
+	rs := readResults(t, so.Out)
+	for _, r := range rs {
+		matched += r.Axes[charis.AxisIC].Raw
+		paM += r.Axes[charis.AxisPA].Raw
+	}
+	if d := math.Abs(matched/float64(len(rs)) - ic.Hi); d > 1e-9 {
+		t.Fatalf("IC hi %v, mean matched raw IC of the scored run %v", ic.Hi, matched/float64(len(rs)))
+	}
+	if d := math.Abs(paM/float64(len(rs)) - cals[charis.RoleCLIPText].Hi); d > 1e-6 {
+		t.Fatalf("PA hi %v, mean raw PA of the scored run %v", cals[charis.RoleCLIPText].Hi, paM/float64(len(rs)))
+	}
+	back, err := m.WriteCalibrations(cals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Encoder(charis.RoleIdentity).Calibration; got == nil || got.Lo != ic.Lo || got.Fit.DataSHA256 != ic.Fit.DataSHA256 {
+		t.Fatalf("written calibration %+v, want %+v", got, ic)
+	}
+	opt.Manifest = buildWorld(t, 4, 2) + "/manifest.jsonl"
+	if _, err := Calibrate(context.Background(), opt); err == nil {
+		t.Fatal("4 subjects: calibration accepted, want a refusal")
+	}
+}
