@@ -8,13 +8,14 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort test lint demo bench bench-generator fuzz fixtures world-encoders world-eval dev-deps clean
+.PHONY: all build ort test lint demo bench bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
 build: $(BIN)
 
-$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') go.mod go.sum
+# Sources, and the files compiled in with go:embed (the world's encoders, the CLIP vocabulary).
+$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/charisbench
 
 # The ONNX Runtime shared library, from the onnxruntime-node npm package, sha256-checked.
@@ -49,6 +50,22 @@ fuzz:
 # Identity and text-image retrieval of the world's encoders on held-out characters.
 world-eval: ort build
 	$(BIN) world check-encoders
+
+# Refit the calibrations the world's encoders ship with (CHARIS v2: IC, PA, TD spread) on
+# the train split, whose characters no benchmark uses, and write them into the embedded
+# manifest charis/world/encoders/models.yaml.
+WORLD_TRAIN := out/world-train
+world-calibrate: ort build
+	rm -rf $(WORLD_TRAIN)
+	$(BIN) world build --split train --subjects 100 --prompts-per-subject 4 --seed 1 $(WORLD_TRAIN)
+	$(BIN) calibrate --manifest $(WORLD_TRAIN)/manifest.jsonl --variant ground_truth --models $(WORLD_TRAIN)/models.yaml --no-cache
+	cp $(WORLD_TRAIN)/models.yaml charis/world/encoders/models.yaml
+
+# CHARIS v2's validation on charis-world (charis-v2.md's benchmark): exit 1 when a target fails.
+VALIDATE_DIR := out/validate-w11
+validate: ort build
+	$(BIN) world build --subjects 40 --prompts-per-subject 4 --seed 11 --all-perturbations 0.25,0.5,0.75,1 $(VALIDATE_DIR)/world
+	$(BIN) validate --manifest $(VALIDATE_DIR)/world/manifest.jsonl --models $(VALIDATE_DIR)/world/models.yaml --out $(VALIDATE_DIR) --no-cache --require
 
 # Development only: retrain the charis-world encoders (about 20 minutes on 2 cores).
 world-encoders: build

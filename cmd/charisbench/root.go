@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
@@ -39,6 +40,8 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newEmbedCmd(),
 		newWorldCmd(),
 		newScoreCmd(),
+		newCalibrateCmd(),
+		newValidateCmd(),
 		newGateCmd(),
 		newReportCmd(),
 		newGenCmd(),
@@ -96,4 +99,32 @@ func (f *runtimeFlags) open() (*encoder.Runtime, error) {
 	}
 	return encoder.Open(encoder.Options{Library: f.library, Device: encoder.Device(f.device), GPU: f.gpu,
 		Threads: f.threads, BatchSize: f.batch})
+}
+
+// cacheFlags are the embedding-cache settings of the commands that run encoders.
+type cacheFlags struct {
+	path    string
+	noCache bool
+}
+
+func (f *cacheFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.path, "cache", "", "embedding cache database (default: the user cache folder)")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the embedding cache")
+	c.MarkFlagsMutuallyExclusive("cache", "no-cache")
+}
+
+// open opens the cache, or returns nil with --no-cache.
+func (f *cacheFlags) open() (*cache.Cache, error) {
+	if f.noCache {
+		return nil, nil
+	}
+	p := f.path
+	if p == "" {
+		var err error
+		if p, err = cache.DefaultPath(); err != nil {
+			return nil, fmt.Errorf("no cache folder (%v): pass --cache PATH or --no-cache", err)
+		}
+	}
+	return cache.Open(p)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/charis"
-	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/score"
 )
 
@@ -20,8 +19,7 @@ func newScoreCmd() *cobra.Command {
 		opt         score.Options
 		models      string
 		config      string
-		cachePath   string
-		noCache     bool
+		cf          cacheFlags
 		strict      bool
 		maxFailures float64
 		x100        bool
@@ -61,15 +59,10 @@ re-scoring the same inputs is fast.`,
 			if opt.Config, err = charis.LoadMetricConfig(config); err != nil {
 				return err
 			}
-			if !noCache {
-				if cachePath == "" {
-					if cachePath, err = cache.DefaultPath(); err != nil {
-						return fmt.Errorf("no cache folder (%v): pass --cache PATH or --no-cache", err)
-					}
-				}
-				if opt.Cache, err = cache.Open(cachePath); err != nil {
-					return err
-				}
+			if opt.Cache, err = cf.open(); err != nil {
+				return err
+			}
+			if opt.Cache != nil {
 				defer opt.Cache.Close()
 			}
 			if opt.Runtime, err = rf.open(); err != nil {
@@ -114,15 +107,13 @@ re-scoring the same inputs is fast.`,
 	fl.StringVar(&models, "models", "", "model manifest (models.yaml)")
 	fl.StringVar(&opt.Out, "out", "", "run folder to write")
 	fl.StringVar(&config, "config", "", "metric config YAML (default: the spec's defaults, docs/metric.md)")
-	fl.StringVar(&cachePath, "cache", "", "embedding cache database (default: the user cache folder)")
-	fl.BoolVar(&noCache, "no-cache", false, "do not read or write the embedding cache")
 	fl.BoolVar(&strict, "strict", false, "exit 1 if any sample fails")
 	fl.Float64Var(&maxFailures, "max-failures", 0.05, "exit 1 if more than this fraction of samples fail")
 	fl.BoolVar(&x100, "x100", false, "print classic metrics (DINO, CLIP-I, CLIP-T) ×100, as DreamBench++ does")
 	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
 	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
+	cf.register(c)
 	rf.register(c)
-	c.MarkFlagsMutuallyExclusive("cache", "no-cache")
 	return c
 }
 

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/validate"
+	"github.com/charisbench/charisbench/reports"
+)
+
+func newValidateCmd() *cobra.Command {
+	var (
+		rf      runtimeFlags
+		cf      cacheFlags
+		opt     validate.Options
+		models  string
+		config  string
+		runDir  string
+		require bool
+	)
+	c := &cobra.Command{
+		Use:   "validate (--manifest SAMPLES --models MODELS | --run RUN_DIR) --out DIR",
+		Short: "Check that CHARIS ranks the ground truth above failure families of known strength",
+		Long: `Validate CHARIS on a benchmark (docs/validation.md): score a ground truth and failure families
+of known strength, then report
+
+  purity       per family and metric, Spearman rho between strength and score
+  separation   ground truth minus each family at its top strength, paired by sample,
+               with a 95% subject-bootstrap interval
+  monotonicity whether each family's CHARIS means fall with strength
+
+and check charis-v2.md's targets. A charis-world build with perturbations
+('world build --all-perturbations 0.25,0.5,0.75,1') is scored as it is. Any other
+manifest is taken as the ground truth (its images fit their references and prompts) and
+the families are built from it: blur, noise, JPEG and blank of the generated images at
+--strengths, copy-paste of the reference, an identity swap (another subject's reference)
+and a prompt mismatch (another subject's prompt). --run validates a run already scored.
+
+Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation.png
+(and DIR/run/, DIR/families/ when it scores). With --require, exit 1 when a target fails.`,
+		Example: `  charisbench world build --subjects 40 --prompts-per-subject 4 --seed 11 --all-perturbations 0.25,0.5,0.75,1 out/w11
+  charisbench validate --manifest out/w11/manifest.jsonl --models out/w11/models.yaml --out out/w11-validation --require
+  charisbench validate --manifest mine.jsonl --models clip-dinov2.yaml --out out/mine-validation`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opt.Out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			var rep *validate.Report
+			if runDir != "" {
+				if opt.Manifest != "" {
+					return fmt.Errorf("--run and --manifest exclude each other")
+				}
+				run, err := charis.ReadRun(runDir)
+				if err != nil {
+					return err
+				}
+				if rep, err = validate.Validate(run); err != nil {
+					return err
+				}
+			} else {
+				if opt.Manifest == "" || models == "" {
+					return fmt.Errorf("--manifest and --models (or --run) are required")
+				}
+				so := &opt.Score
+				var err error
+				if so.Models, err = charis.LoadModelManifest(models); err != nil {
+					return err
+				}
+				if so.Config, err = charis.LoadMetricConfig(config); err != nil {
+					return err
+				}
+				if so.Cache, err = cf.open(); err != nil {
+					return err
+				}
+				if so.Cache != nil {
+					defer so.Cache.Close()
+				}
+				if so.Runtime, err = rf.open(); err != nil {
+					return err
+				}
+				defer so.Runtime.Close()
+				so.Progress = terminal(c.ErrOrStderr())
+				ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				if rep, err = validate.Run(ctx, opt); err != nil {
+					if ctx.Err() != nil {
+						return checkFailed{err}
+					}
+					return err
+				}
+			}
+			files, err := reports.WriteValidation(opt.Out, rep)
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			for _, f := range rep.Families {
+				s := rep.Separation[f].Metrics["charis"]
+				fmt.Fprintf(out, "%-16s ground truth minus @%g: %+.3f [%+.3f, %+.3f]  monotone: %v\n",
+					f, rep.Separation[f].Strength, s.Mean, s.CI[0], s.CI[1], rep.Monotone[f].Falls)
+			}
+			failed := rep.Failed()
+			for _, ch := range failed {
+				fmt.Fprintf(out, "FAIL %s: %.3f (want %s)\n", ch.Name, ch.Value, ch.Target)
+			}
+			verdict := "PASS"
+			if !rep.Pass {
+				verdict = "FAIL"
+			}
+			fmt.Fprintf(out, "validation %s: %d of %d checks pass; wrote %s and %d more files in %s\n",
+				verdict, len(rep.Checks)-len(failed), len(rep.Checks), filepath.Base(files[0]), len(files)-1, opt.Out)
+			if require && !rep.Pass {
+				return checkFailed{fmt.Errorf("validation failed %d of %d checks (--require)", len(failed), len(rep.Checks))}
+			}
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opt.Manifest, "manifest", "", "benchmark manifest: a charis-world build, or rows whose images fit their references and prompts")
+	fl.StringVar(&opt.Variant, "variant", "", "the manifest's ground-truth rows, when it has several variants")
+	fl.StringVar(&models, "models", "", "model manifest (models.yaml)")
+	fl.StringVar(&config, "config", "", "metric config YAML (default: CHARIS v2; version: 1 validates v1)")
+	fl.StringVar(&runDir, "run", "", "validate a run already scored instead of scoring")
+	fl.StringVar(&opt.Out, "out", "", "folder for the validation (and the scored run)")
+	fl.Float64SliceVar(&opt.Strengths, "strengths", validate.DefaultStrengths, "strengths of the image families built for a non-world manifest")
+	fl.Uint64Var(&opt.Seed, "seed", 1, "seed of the noise family")
+	fl.BoolVar(&require, "require", false, "exit 1 when a target of charis-v2.md fails")
+	cf.register(c)
+	rf.register(c)
+	return c
+}

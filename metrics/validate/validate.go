@@ -1,0 +1,352 @@
+// Package validate measures whether a CHARIS version ranks what it should
+// (charis-v2.md, "Validation"): over a scored run holding a ground-truth variant and
+// failure families of known strength, it computes the purity matrix (Spearman ρ between
+// strength and each metric, pooled over samples), the separation table (ground truth
+// minus each family at its top strength, paired by sample, with a subject-bootstrap
+// interval) and monotonicity (whether the family's means fall with strength), and checks
+// them against the spec's targets.
+//
+// Naming convention of the run: the ground truth is variant "ground_truth"; a family's
+// variants are "KIND@STRENGTH" and their sample ids "ID@KIND@STRENGTH", ID being the
+// ground-truth sample's id (what `charisbench world build` and `charisbench validate`
+// write). Other variants are ignored.
+package validate
+
+import (
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/charisbench/charisbench/charis"
+)
+
+// GroundTruth is the variant every family is compared with.
+const GroundTruth = "ground_truth"
+
+// Settings of the separation bootstrap.
+const (
+	bootstrapDraws = 2000
+	confidence     = 0.95
+)
+
+// Metrics are the rows of the purity matrix: the aggregates, then the axes.
+var Metrics = []string{"charis", "charis_geo", charis.AxisIC, charis.AxisPA, charis.AxisCF, charis.AxisVQ, charis.AxisTD}
+
+// Targets of charis-v2.md ("What v2 must reach").
+const (
+	MinSeparation = 0.05 // lower bound of ground truth minus a family at strength 1
+	MaxOwnRho     = -0.6 // a family's own axis falls at least this steeply
+	MaxRiseRho    = 0.1  // no axis rises with an image degradation beyond this
+)
+
+// OwnAxes pairs each family with the axis it exists to move.
+var OwnAxes = []struct{ Family, Axis string }{
+	{"identity_swap", charis.AxisIC}, {"prompt_mismatch", charis.AxisPA}, {"blur", charis.AxisVQ},
+	{"noise", charis.AxisVQ}, {"blank", charis.AxisVQ}, {"copy_paste", charis.AxisTD},
+}
+
+// Degradations are the families under which no axis may rise.
+var Degradations = []string{"blur", "noise", "jpeg", "blank"}
+
+// Report is a validation: what validation.json holds.
+type Report struct {
+	Run        string                        `json:"run"`
+	Version    int                           `json:"metric_version"`
+	Families   []string                      `json:"families"`
+	Purity     map[string]map[string]float64 `json:"purity"`     // family -> metric -> ρ (absent: not measured)
+	Separation map[string]Separation         `json:"separation"` // family -> ground truth minus the family's top strength
+	Monotone   map[string]Monotonicity       `json:"monotonicity"`
+	Checks     []Check                       `json:"checks"`
+	Pass       bool                          `json:"pass"`
+}
+
+// Separation is ground truth minus a family at its top strength, per metric, over the
+// sample pairs scored in both.
+type Separation struct {
+	Strength float64                `json:"strength"`
+	Pairs    int                    `json:"pairs"`
+	Subjects int                    `json:"subjects"`
+	Metrics  map[string]charis.Stat `json:"metrics"` // mean difference with its 95% subject-bootstrap interval
+}
+
+// Monotonicity lists a family's CHARIS means by strength (0 = ground truth).
+type Monotonicity struct {
+	Strengths []float64 `json:"strengths"`
+	Means     []float64 `json:"means"`
+	Falls     bool      `json:"falls"` // each mean below the one before
+}
+
+// Check is one target of the spec.
+type Check struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Target string  `json:"target"`
+	Pass   bool    `json:"pass"`
+}
+
+type point struct {
+	base     string // the ground-truth sample's id
+	subject  string
+	strength float64
+	sample   *charis.SampleResult
+}
+
+// Validate computes the report of a scored run.
+func Validate(run *charis.Run) (*Report, error) {
+	gt := map[string]*charis.SampleResult{}
+	families := map[string][]point{}
+	for i := range run.Samples {
+		s := &run.Samples[i]
+		if s.Status != charis.StatusOK {
+			continue
+		}
+		if s.Variant == GroundTruth {
+			gt[s.ID] = s
+			continue
+		}
+		kind, strength, ok := parseVariant(s.Variant)
+		if !ok {
+			continue
+		}
+		base, _, _ := strings.Cut(s.ID, "@")
+		families[kind] = append(families[kind], point{base: base, subject: s.Subject, strength: strength, sample: s})
+	}
+	if len(gt) == 0 {
+		return nil, fmt.Errorf("%s: no scored %s sample: validation compares every family with the ground truth", run.Dir, GroundTruth)
+	}
+	if len(families) == 0 {
+		return nil, fmt.Errorf("%s: no family variants (KIND@STRENGTH, such as blur@0.5) to validate", run.Dir)
+	}
+	rep := &Report{Run: run.Dir, Version: run.Summary.Provenance.MetricConfig.Version, Purity: map[string]map[string]float64{},
+		Separation: map[string]Separation{}, Monotone: map[string]Monotonicity{}}
+	rep.Families = slices.Sorted(maps.Keys(families))
+	for _, fam := range rep.Families {
+		pts := families[fam]
+		// Ground-truth points of the samples this family perturbs, at strength 0.
+		var all []point
+		seen := map[string]bool{}
+		for _, p := range pts {
+			if g := gt[p.base]; g != nil && !seen[p.base] {
+				seen[p.base] = true
+				all = append(all, point{base: p.base, subject: g.Subject, sample: g})
+			}
+		}
+		all = append(all, pts...)
+		rep.Purity[fam] = map[string]float64{}
+		for _, m := range Metrics {
+			if rho, ok := spearman(all, m); ok {
+				rep.Purity[fam][m] = rho
+			}
+		}
+		rep.Separation[fam] = separation(fam, pts, gt)
+		rep.Monotone[fam] = monotonicity(all)
+	}
+	rep.check()
+	return rep, nil
+}
+
+// parseVariant reads "KIND@STRENGTH".
+func parseVariant(v string) (string, float64, bool) {
+	kind, s, ok := strings.Cut(v, "@")
+	if !ok {
+		return "", 0, false
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || x < 0 || x > 1 {
+		return "", 0, false
+	}
+	return kind, x, true
+}
+
+// spearman is Spearman's ρ between strength and a metric over the points that have it:
+// the Pearson correlation of their ranks, ties given their mean rank.
+func spearman(pts []point, metric string) (float64, bool) {
+	var xs, ys []float64
+	for _, p := range pts {
+		if v, ok := p.sample.Value(metric); ok {
+			xs, ys = append(xs, p.strength), append(ys, v)
+		}
+	}
+	if len(xs) < 3 {
+		return 0, false
+	}
+	rho := stat.Correlation(ranks(xs), ranks(ys), nil)
+	if math.IsNaN(rho) { // a constant metric or a single strength: no ordering to measure
+		return 0, false
+	}
+	return rho, true
+}
+
+// ranks gives each value its 1-based rank, tied values the mean of their ranks.
+func ranks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	r := make([]float64, len(v))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
+			j++
+		}
+		for k := i; k <= j; k++ {
+			r[idx[k]] = float64(i+j)/2 + 1
+		}
+		i = j + 1
+	}
+	return r
+}
+
+// separation is ground truth minus the family at its top strength, paired by sample, with
+// an interval from draws that resample subjects.
+func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Separation {
+	top := 0.0
+	for _, p := range pts {
+		top = max(top, p.strength)
+	}
+	sep := Separation{Strength: top, Metrics: map[string]charis.Stat{}}
+	type acc struct {
+		sum []float64
+		n   []int
+	}
+	bySubject := map[string]*acc{}
+	for _, p := range pts {
+		g := gt[p.base]
+		if p.strength != top || g == nil {
+			continue
+		}
+		sep.Pairs++
+		a := bySubject[p.subject]
+		if a == nil {
+			a = &acc{sum: make([]float64, len(Metrics)), n: make([]int, len(Metrics))}
+			bySubject[p.subject] = a
+		}
+		for m, name := range Metrics {
+			x, ok1 := g.Value(name)
+			y, ok2 := p.sample.Value(name)
+			if ok1 && ok2 {
+				a.sum[m] += x - y
+				a.n[m]++
+			}
+		}
+	}
+	subjects := slices.Sorted(maps.Keys(bySubject))
+	sep.Subjects = len(subjects)
+	if len(subjects) == 0 {
+		return sep
+	}
+	h := fnv.New64a()
+	h.Write([]byte(fam))
+	r := rand.New(rand.NewPCG(1, h.Sum64()))
+	draws := make([][]float64, len(Metrics))
+	for range bootstrapDraws {
+		sums, ns := make([]float64, len(Metrics)), make([]int, len(Metrics))
+		for range subjects {
+			a := bySubject[subjects[r.IntN(len(subjects))]]
+			for m := range Metrics {
+				sums[m] += a.sum[m]
+				ns[m] += a.n[m]
+			}
+		}
+		for m := range Metrics {
+			if ns[m] > 0 {
+				draws[m] = append(draws[m], sums[m]/float64(ns[m]))
+			}
+		}
+	}
+	alpha := (1 - confidence) / 2
+	for m, name := range Metrics {
+		s, n := 0.0, 0
+		for _, a := range bySubject {
+			s, n = s+a.sum[m], n+a.n[m]
+		}
+		d := draws[m]
+		if n == 0 || len(d) == 0 {
+			continue
+		}
+		sort.Float64s(d)
+		lo := d[int(math.Floor(alpha*float64(len(d))))]
+		hi := d[min(len(d)-1, int(math.Ceil((1-alpha)*float64(len(d))))-1)]
+		sep.Metrics[name] = charis.Stat{Mean: s / float64(n), CI: [2]float64{lo, hi}}
+	}
+	return sep
+}
+
+// monotonicity lists the CHARIS means by strength.
+func monotonicity(all []point) Monotonicity {
+	sum, n := map[float64]float64{}, map[float64]int{}
+	for _, p := range all {
+		sum[p.strength] += *p.sample.CHARIS
+		n[p.strength]++
+	}
+	m := Monotonicity{Strengths: slices.Sorted(maps.Keys(sum)), Falls: true}
+	for i, s := range m.Strengths {
+		m.Means = append(m.Means, sum[s]/float64(n[s]))
+		if i > 0 && !(m.Means[i] < m.Means[i-1]) {
+			m.Falls = false
+		}
+	}
+	return m
+}
+
+// check evaluates the spec's targets on the families present.
+func (r *Report) check() {
+	add := func(name string, v float64, target string, pass bool) {
+		r.Checks = append(r.Checks, Check{Name: name, Value: v, Target: target, Pass: pass})
+	}
+	for _, fam := range r.Families {
+		if s, ok := r.Separation[fam].Metrics["charis"]; ok {
+			add(fmt.Sprintf("separation %s@%g: lower bound", fam, r.Separation[fam].Strength), s.CI[0],
+				fmt.Sprintf(">= %.2f", MinSeparation), s.CI[0] >= MinSeparation)
+		}
+		m := r.Monotone[fam]
+		add(fmt.Sprintf("monotone %s: CHARIS falls with strength", fam), boolValue(m.Falls), "falls", m.Falls)
+	}
+	for _, o := range OwnAxes {
+		if rho, ok := r.Purity[o.Family][o.Axis]; ok {
+			add(fmt.Sprintf("own axis %s / %s: rho", o.Axis, o.Family), rho, fmt.Sprintf("<= %.1f", MaxOwnRho), rho <= MaxOwnRho)
+		}
+	}
+	for _, fam := range Degradations {
+		p, ok := r.Purity[fam]
+		if !ok {
+			continue
+		}
+		for _, a := range charis.Axes {
+			if rho, ok := p[a]; ok {
+				add(fmt.Sprintf("no rise %s / %s: rho", a, fam), rho, fmt.Sprintf("<= +%.1f", MaxRiseRho), rho <= MaxRiseRho)
+			}
+		}
+	}
+	r.Pass = len(r.Checks) > 0
+	for _, c := range r.Checks {
+		r.Pass = r.Pass && c.Pass
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Failed lists the checks that did not pass.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.Pass {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,162 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/metrics/encoder"
+	"github.com/charisbench/charisbench/metrics/score"
+)
+
+// run builds a scored run in memory: per subject and prompt, a ground truth and a family
+// at each strength, every axis scored by value(strength, subject).
+func run(family string, strengths []float64, value func(axis string, s float64, subject int) float64) *charis.Run {
+	r := &charis.Run{Dir: "test", Summary: &charis.Summary{}}
+	add := func(id, variant string, s float64, subject int) {
+		axes := map[string]charis.AxisValue{}
+		sum := 0.0
+		for _, a := range charis.Axes {
+			v := value(a, s, subject)
+			axes[a] = charis.AxisValue{Raw: v, Score: v}
+			sum += v / 5
+		}
+		r.Samples = append(r.Samples, charis.SampleResult{ID: id, Subject: fmt.Sprint(subject), Variant: variant,
+			Status: charis.StatusOK, Axes: axes, CHARIS: &sum, CHARISGeo: &sum, Classic: &charis.Classic{}})
+	}
+	for subj := range 8 {
+		for p := range 3 {
+			id := fmt.Sprintf("s%d_p%d", subj, p)
+			add(id, GroundTruth, 0, subj)
+			for _, s := range strengths {
+				v := fmt.Sprintf("%s@%g", family, s)
+				add(id+"@"+v, v, s, subj)
+			}
+		}
+	}
+	return r
+}
+
+func TestValidateKnownAnswers(t *testing.T) {
+	strengths := []float64{0.25, 0.5, 0.75, 1}
+	// Blur lowers VQ by 0.5·s and nothing else; subjects differ by a constant.
+	r := run("blur", strengths, func(a string, s float64, subj int) float64 {
+		v := 0.5 + 0.02*float64(subj)
+		if a == charis.AxisVQ {
+			v -= 0.4 * s
+		}
+		return v
+	})
+	rep, err := Validate(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rho := rep.Purity["blur"][charis.AxisVQ]; !(rho < -0.9) {
+		t.Fatalf("VQ under blur: rho %v, want strongly negative", rho)
+	}
+	if rho := rep.Purity["blur"][charis.AxisIC]; math.Abs(rho) > 1e-9 {
+		t.Fatalf("IC, independent of the strength by construction: rho %v, want 0", rho)
+	}
+	sep := rep.Separation["blur"].Metrics["charis"]
+	if math.Abs(sep.Mean-0.08) > 1e-12 || math.Abs(sep.CI[0]-0.08) > 1e-12 || rep.Separation["blur"].Pairs != 24 {
+		t.Fatalf("separation %+v (pairs %d), want exactly 0.4/5 = 0.08 in every draw", sep, rep.Separation["blur"].Pairs)
+	}
+	if !rep.Monotone["blur"].Falls || !rep.Pass {
+		t.Fatalf("monotone %v, pass %v: %+v", rep.Monotone["blur"], rep.Pass, rep.Failed())
+	}
+
+	// Noise that raises TD: the no-rise check fails, and so does a flat family's separation.
+	r = run("noise", strengths, func(a string, s float64, subj int) float64 {
+		switch a {
+		case charis.AxisTD:
+			return 0.1 + 0.8*s
+		case charis.AxisVQ:
+			return 0.9 - 0.8*s
+		}
+		return 0.6
+	})
+	rep, err = Validate(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, c := range rep.Failed() {
+		failed = append(failed, c.Name)
+	}
+	want := []string{"separation noise@1: lower bound", "monotone noise: CHARIS falls with strength", "no rise td / noise: rho"}
+	if !slices.Equal(failed, want) || rep.Pass {
+		t.Fatalf("failed checks %q, want %q", failed, want)
+	}
+
+	if _, err := Validate(&charis.Run{Dir: "x", Summary: &charis.Summary{}, Samples: r.Samples[1:2]}); err == nil {
+		t.Fatal("a run without ground truth validated")
+	}
+}
+
+// TestValidateWorldTargets is the acceptance check of CHARIS v2 (charis-v2.md): on
+// charis-world, 40 subjects × 4 prompts, seed 11, every perturbation at four strengths,
+// scored with the default metric and the world's shipped calibrations, every target holds.
+func TestValidateWorldTargets(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	dir := t.TempDir()
+	opt := world.BuildOptions{Subjects: 40, PromptsPerSubject: 4, Seed: 11}
+	for _, s := range DefaultStrengths {
+		for _, k := range world.PerturbationKinds {
+			opt.Perturbations = append(opt.Perturbations, world.Perturbation{Kind: k, Strength: s})
+		}
+	}
+	if err := world.Build(dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateDir(t, rt, dir)
+	for _, c := range rep.Checks {
+		if !c.Pass {
+			t.Errorf("target failed: %s = %.3f (want %s)", c.Name, c.Value, c.Target)
+		}
+	}
+	if len(rep.Families) != len(world.PerturbationKinds) {
+		t.Fatalf("families %v", rep.Families)
+	}
+}
+
+// TestValidateBuildsFamilies: a manifest without families (here, a world build's ground
+// truth alone) gets them built: image families at each strength, copy-paste, identity
+// swap and prompt mismatch.
+func TestValidateBuildsFamilies(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	dir := t.TempDir()
+	if err := world.Build(dir, world.BuildOptions{Subjects: 6, PromptsPerSubject: 2, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateDir(t, rt, dir)
+	want := []string{"blank", "blur", "copy_paste", "identity_swap", "jpeg", "noise", "prompt_mismatch"}
+	if !slices.Equal(rep.Families, want) {
+		t.Fatalf("families %v, want %v", rep.Families, want)
+	}
+	if s := rep.Separation["identity_swap"]; s.Pairs != 12 || s.Metrics["charis"].Mean <= 0 {
+		t.Fatalf("identity swap separation %+v", s)
+	}
+	if m := rep.Monotone["blur"]; len(m.Strengths) != 5 {
+		t.Fatalf("blur strengths %v, want 0 and four more", m.Strengths)
+	}
+}
+
+func validateDir(t *testing.T, rt *encoder.Runtime, dir string) *Report {
+	t.Helper()
+	m, err := charis.LoadModelManifest(filepath.Join(dir, "models.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Options{Manifest: filepath.Join(dir, "manifest.jsonl"), Out: t.TempDir(), Seed: 1,
+		Score: score.Options{Models: m, Config: charis.DefaultMetricConfig(), Runtime: rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
