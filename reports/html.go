@@ -59,7 +59,8 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CHARIS report</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:right}
+.scroll{overflow-x:auto;max-width:100%}
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
@@ -72,10 +73,11 @@ metric config <code>{{printf "%.12s" .Summary.Provenance.MetricConfigHash}}</cod
 encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{printf "%.12s" $sha}}</code> {{end}}</p>{{end}}
 {{range .Warnings}}<p class="warn">warning: {{.}}</p>{{end}}
 <h2>Scores</h2>
-<table><tr><th>variant</th><th>n</th><th>failures</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
+<div class="scroll"><table><tr><th>variant</th><th>n</th><th>failures</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td>{{.Label}}</td><td>{{.N}}</td><td>{{.Failures}}</td>{{range .Cells}}<td>{{if .Best}}<b>{{.Text}}</b>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>
-{{end}}</table>
-<p>Means over scored samples; ± is half the 95% bootstrap interval (subjects resampled); best per column in bold.</p>
+{{end}}</table></div>
+<p>Means over scored samples; ± is half the 95% bootstrap interval (subjects resampled); best per column in bold;
+(n=…): the samples an axis applies to, where fewer (CF is left out where the prompt licenses a colour change).</p>
 <h2>Plots</h2><div class="plots">{{range .Plots}}<img src="{{.}}" alt="plot">{{end}}</div>
 <h2>Best and worst samples per variant (by CHARIS)</h2>
 {{range .Rows}}<h3>{{.Label}}</h3>
@@ -83,8 +85,8 @@ encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{
 <div class="samples">{{range .Best}}{{template "sample" .}}{{end}}{{range .Worst}}{{template "sample" .}}{{end}}</div>
 {{end}}
 <h2>Per subject (mean CHARIS)</h2>
-<table><tr><th>subject</th>{{range .SubjHead}}<th>{{.}}</th>{{end}}</tr>
-{{range .SubjRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
+<div class="scroll"><table><tr><th>subject</th>{{range .SubjHead}}<th>{{.}}</th>{{end}}</tr>
+{{range .SubjRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></div>
 </body></html>
 {{define "sample"}}<div class="sample"><div>{{if .Reference}}<img src="{{.Reference}}" alt="reference">{{end}}{{if .Generated}}<img src="{{.Generated}}" alt="generated">{{end}}</div>
 {{.Rank}}: <b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
@@ -154,6 +156,10 @@ func examples(r Row) (top, bottom []htmlSample) {
 func sampleView(run *charis.Run, s charis.SampleResult, rank string) htmlSample {
 	v := htmlSample{Rank: rank, ID: s.ID, Prompt: s.Prompt, CHARIS: fmt.Sprintf(meanFormat, *s.CHARIS)}
 	for _, a := range charis.Axes {
+		if av := s.Axes[a]; !av.Applies() {
+			v.Axes += fmt.Sprintf("%s n/a (%v) ", a, axisWhy(av))
+			continue
+		}
 		v.Axes += fmt.Sprintf("%s %.2f ", a, s.Axes[a].Score)
 	}
 	manifest := run.Summary.Provenance.Manifest
@@ -189,4 +195,12 @@ func thumbnail(path string) template.URL {
 
 func dataURL(pngData []byte) template.URL {
 	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(pngData))
+}
+
+// axisWhy says why an axis does not apply to a sample: the licensing phrase, or the reason.
+func axisWhy(a charis.AxisValue) any {
+	if p, ok := a.Diag["licensed_by"]; ok {
+		return fmt.Sprintf("licensed by %q", p)
+	}
+	return a.Diag["reason"]
 }

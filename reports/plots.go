@@ -29,7 +29,7 @@ const (
 )
 
 // barColumns are the metrics the grouped bar chart shows.
-var barColumns = Columns[:6] // CHARIS and the five axes
+var barColumns = append(Columns[:1:1], Columns[2:7]...) // CHARIS and the five axes
 
 // groupedBars draws one bar per (metric, variant) with its interval as a whisker.
 type groupedBars struct {

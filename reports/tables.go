@@ -28,13 +28,21 @@ type Column struct {
 	Key, Head string
 }
 
-// Columns are the table's metrics: CHARIS, the five axes, then the classic metrics. All
-// are better when higher.
-var Columns = []Column{{"charis", "CHARIS"}, {"ic", "IC"}, {"pa", "PA"}, {"cf", "CF"}, {"vq", "VQ"}, {"td", "TD"},
+// Columns are the table's metrics: CHARIS and its geometric form, the five axes, then the
+// classic metrics. All are better when higher.
+var Columns = []Column{{"charis", "CHARIS"}, {"charis_geo", "CHARIS-geo"}, {"ic", "IC"}, {"pa", "PA"}, {"cf", "CF"}, {"vq", "VQ"}, {"td", "TD"},
 	{"dino", "DINO"}, {"clip_i", "CLIP-I"}, {"clip_t", "CLIP-T"}}
 
-// Rows lists every variant of every run, runs in the order given, variants by name.
+// Rows lists every variant of every run, runs in the order given, variants by name. A
+// variant is labelled by its name, prefixed by its run folder's name only where another
+// run has a variant of the same name.
 func Rows(runs []*charis.Run) []Row {
+	count := map[string]int{}
+	for _, r := range runs {
+		for n := range r.Summary.Variants {
+			count[n]++
+		}
+	}
 	var rows []Row
 	for _, r := range runs {
 		names := make([]string, 0, len(r.Summary.Variants))
@@ -44,7 +52,7 @@ func Rows(runs []*charis.Run) []Row {
 		sort.Strings(names)
 		for _, n := range names {
 			label := n
-			if len(runs) > 1 {
+			if count[n] > 1 {
 				label = filepath.Base(filepath.Clean(r.Dir)) + "/" + n
 			}
 			rows = append(rows, Row{Label: label, Run: r, Variant: n, Summary: r.Summary.Variants[n]})
@@ -63,6 +71,11 @@ func (r Row) Stat(key string) (charis.Stat, bool) {
 	switch key {
 	case "charis":
 		return *v.CHARIS, true
+	case "charis_geo":
+		if v.CHARISGeo == nil {
+			return charis.Stat{}, false
+		}
+		return *v.CHARISGeo, true
 	case "dino", "clip_i", "clip_t":
 		s, ok := v.Classic[key]
 		return s, ok
@@ -115,7 +128,19 @@ func cell(r Row, key, format string) string {
 	if !ok {
 		return "–"
 	}
-	return fmt.Sprintf(format, fmt.Sprintf(meanFormat, s.Mean), fmt.Sprintf(meanFormat, halfWidth(s)))
+	c := fmt.Sprintf(format, fmt.Sprintf(meanFormat, s.Mean), fmt.Sprintf(meanFormat, halfWidth(s)))
+	if n, partial := r.AxisN(key); partial {
+		c += fmt.Sprintf(" (n=%d)", n)
+	}
+	return c
+}
+
+// AxisN returns how many scored samples an axis applies to, and whether that is fewer
+// than the variant's scored samples (CF where prompts license colour changes).
+func (r Row) AxisN(key string) (int, bool) {
+	v := r.Summary
+	n, ok := v.AxisN[key]
+	return n, ok && n < v.N-v.Failures
 }
 
 // formatCells formats a row's cells: format (mean, half-width as strings) for most, bold

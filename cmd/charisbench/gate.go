@@ -68,7 +68,7 @@ or JSON with --json.`,
 	fl := c.Flags()
 	fl.StringVar(&baseline, "baseline", "", "baseline run folder (samples.jsonl + summary.json)")
 	fl.StringVar(&candidate, "candidate", "", "candidate run folder")
-	fl.StringVar(&metric, "metric", "charis", "metric to gate: charis, ic, pa, cf, vq, td, dino, clip_i, clip_t")
+	fl.StringVar(&metric, "metric", "charis", "metric to gate: charis, charis_geo, ic, pa, cf, vq, td, dino, clip_i, clip_t")
 	fl.StringSliceVar(&axes, "axes", nil, "further metrics to gate, comma-separated (such as ic,td)")
 	fl.Float64Var(&opt.MaxDrop, "max-drop", opt.MaxDrop, "tolerated drop, in metric units")
 	fl.Float64Var(&opt.Alpha, "alpha", opt.Alpha, "1 − confidence of the drop's lower bound")

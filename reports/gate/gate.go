@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -107,8 +108,11 @@ func Compare(base, cand *charis.Run, opt Options) (*Result, error) {
 		n := make([]int, len(subjects))
 		for i, s := range subjects {
 			for _, p := range pairs[s] {
-				bv, _ := p.b.Value(m)
-				cv, _ := p.c.Value(m)
+				bv, okb := p.b.Value(m)
+				cv, okc := p.c.Value(m)
+				if !okb || !okc {
+					continue // an axis that does not apply to the sample in one run is not compared
+				}
 				if math.IsNaN(bv) || math.IsNaN(cv) || math.IsInf(bv, 0) || math.IsInf(cv, 0) {
 					return nil, fmt.Errorf("%w: sample %s has a non-finite %s", ErrInvalid, p.b.ID, m)
 				}
@@ -122,6 +126,9 @@ func Compare(base, cand *charis.Run, opt Options) (*Result, error) {
 		for i := range subjects {
 			tb, tc, tn = tb+sb[i], tc+scand[i], tn+n[i]
 		}
+		if tn == 0 {
+			return nil, fmt.Errorf("%w: no sample pair has %s in both runs (a run scored before it existed, or an axis that applies to none)", ErrInvalid, m)
+		}
 		mr.Baseline, mr.Candidate = tb/float64(tn), tc/float64(tn)
 		mr.Drop = mr.Baseline - mr.Candidate
 		h := fnv.New64a()
@@ -134,9 +141,15 @@ func Compare(base, cand *charis.Run, opt Options) (*Result, error) {
 				i := r.IntN(len(subjects))
 				db, dc, dn = db+sb[i], dc+scand[i], dn+n[i]
 			}
-			drops[d] = (db - dc) / float64(dn)
+			drops[d] = math.Inf(1) // a draw of subjects none of whose pairs has the metric: sorted last, then dropped
+			if dn > 0 {
+				drops[d] = (db - dc) / float64(dn)
+			}
 		}
 		sort.Float64s(drops)
+		for len(drops) > 1 && math.IsInf(drops[len(drops)-1], 1) {
+			drops = drops[:len(drops)-1]
+		}
 		mr.DropCI = [2]float64{quantile(drops, opt.Alpha), quantile(drops, 1-opt.Alpha)}
 		mr.Regression = mr.DropCI[0] > opt.MaxDrop
 		if mr.Regression {
@@ -188,6 +201,15 @@ func sameSetup(a, b *charis.Run) error {
 		if x, y := pa.Encoders[string(role)], pb.Encoders[string(role)]; x != y {
 			return fmt.Errorf("%w: the runs use different %s encoders (%.12s vs %.12s)", ErrInvalid, role, x, y)
 		}
+	}
+	for _, axis := range slices.Sorted(maps.Keys(pa.Calibrations)) {
+		x, y := pa.Calibrations[axis], pb.Calibrations[axis]
+		if x.Lo != y.Lo || x.Hi != y.Hi {
+			return fmt.Errorf("%w: the runs calibrate %s differently (lo %g hi %g vs lo %g hi %g)", ErrInvalid, axis, x.Lo, x.Hi, y.Lo, y.Hi)
+		}
+	}
+	if len(pa.Calibrations) != len(pb.Calibrations) {
+		return fmt.Errorf("%w: the runs calibrate different axes", ErrInvalid)
 	}
 	return nil
 }
