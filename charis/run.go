@@ -3,6 +3,8 @@ package charis
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"sort"
 )
 
 // A scored run is a folder with samples.jsonl (one SampleResult a line, in manifest
@@ -103,6 +105,18 @@ type SampleResult struct {
 type Stat struct {
 	Mean float64    `json:"mean"`
 	CI   [2]float64 `json:"ci"`
+}
+
+// PercentileCI is the percentile interval of bootstrap draws at a confidence level: the
+// draws are sorted in place and the (1−c)/2 and (1+c)/2 percentiles taken by rank. Every
+// interval in a summary and a validation is computed so.
+func PercentileCI(draws []float64, confidence float64) [2]float64 {
+	sort.Float64s(draws)
+	n := float64(len(draws))
+	alpha := (1 - confidence) / 2
+	lo := draws[int(math.Floor(alpha*n))]
+	hi := draws[min(len(draws)-1, int(math.Ceil((1-alpha)*n))-1)]
+	return [2]float64{lo, hi}
 }
 
 // VariantSummary aggregates one variant's samples.

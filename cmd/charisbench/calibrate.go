@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics/score"
@@ -15,12 +16,9 @@ import (
 
 func newCalibrateCmd() *cobra.Command {
 	var (
-		rf     runtimeFlags
-		opt    score.CalibrateOptions
-		models string
-		config string
-		cf     cacheFlags
-		dry    bool
+		sf  scoringFlags
+		opt score.CalibrateOptions
+		dry bool
 	)
 	c := &cobra.Command{
 		Use:   "calibrate --manifest SAMPLES --models MODELS",
@@ -42,28 +40,16 @@ a failed sample is an error.`,
   charisbench calibrate --manifest out/train/manifest.jsonl --variant ground_truth --models out/train/models.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opt.Manifest == "" || models == "" {
+			if opt.Manifest == "" || sf.models == "" {
 				return fmt.Errorf("--manifest and --models are required")
 			}
-			m, err := charis.LoadModelManifest(models)
+			set, err := sf.open()
 			if err != nil {
 				return err
 			}
-			opt.Models = m
-			if opt.Config, err = charis.LoadMetricConfig(config); err != nil {
-				return err
-			}
-			if opt.Cache, err = cf.open(); err != nil {
-				return err
-			}
-			if opt.Cache != nil {
-				defer opt.Cache.Close()
-			}
-			if opt.Runtime, err = rf.open(); err != nil {
-				return err
-			}
-			defer opt.Runtime.Close()
-			opt.Command = "charisbench " + strings.Join(os.Args[1:], " ")
+			defer set.close()
+			opt.Models, opt.Config, opt.Cache, opt.Runtime = set.models, set.config, set.cache, set.runtime
+			opt.Command = commandLine(c)
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cals, err := score.Calibrate(ctx, opt)
@@ -79,22 +65,26 @@ a failed sample is an error.`,
 			if dry {
 				return nil
 			}
-			if _, err := m.WriteCalibrations(cals); err != nil {
+			if _, err := opt.Models.WriteCalibrations(cals); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "wrote the calibrations into %s\n", models)
+			fmt.Fprintf(out, "wrote the calibrations into %s\n", sf.models)
 			return nil
 		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&opt.Manifest, "manifest", "", "sample manifest whose images fit their references and prompts")
 	fl.StringVar(&opt.Variant, "variant", "", "the manifest's rows to fit on (needed when it has several variants)")
-	fl.StringVar(&models, "models", "", "model manifest to calibrate (rewritten in place)")
-	fl.StringVar(&config, "config", "", "metric config YAML (IC's version; default: CHARIS v2)")
 	fl.IntVar(&opt.Mismatches, "mismatches", 4, "mismatched pairs per sample, from other subjects")
 	fl.Uint64Var(&opt.Seed, "seed", 1, "seed of the mismatched pairs")
 	fl.BoolVar(&dry, "dry-run", false, "print the fits without writing them")
-	cf.register(c)
-	rf.register(c)
+	sf.register(c)
 	return c
+}
+
+// commandLine is the command as a user would type it: its path and the flags set.
+func commandLine(c *cobra.Command) string {
+	parts := []string{c.CommandPath()}
+	c.Flags().Visit(func(f *pflag.Flag) { parts = append(parts, "--"+f.Name, f.Value.String()) })
+	return strings.Join(parts, " ")
 }

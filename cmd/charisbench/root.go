@@ -128,3 +128,60 @@ func (f *cacheFlags) open() (*cache.Cache, error) {
 	}
 	return cache.Open(p)
 }
+
+// scoringFlags are the settings of every command that runs CHARIS: the model manifest, the
+// metric config, the embedding cache and the encoder runtime.
+type scoringFlags struct {
+	models, config string
+	cache          cacheFlags
+	runtime        runtimeFlags
+}
+
+func (f *scoringFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.models, "models", "", "model manifest (models.yaml)")
+	fl.StringVar(&f.config, "config", "", "metric config YAML (default: CHARIS v2's defaults, docs/metric.md; version: 1 gives v1)")
+	f.cache.register(c)
+	f.runtime.register(c)
+}
+
+// scoring is what scoringFlags open; close releases the cache and the runtime.
+type scoring struct {
+	models  *charis.ModelManifest
+	config  charis.MetricConfig
+	cache   *cache.Cache
+	runtime *encoder.Runtime
+}
+
+func (s *scoring) close() {
+	if s.cache != nil {
+		s.cache.Close()
+	}
+	if s.runtime != nil {
+		s.runtime.Close()
+	}
+}
+
+// open loads the manifest and the config, then opens the cache and the runtime. On an
+// error nothing stays open.
+func (f *scoringFlags) open() (*scoring, error) {
+	if f.models == "" {
+		return nil, fmt.Errorf("--models is required")
+	}
+	s := &scoring{}
+	var err error
+	if s.models, err = charis.LoadModelManifest(f.models); err != nil {
+		return nil, err
+	}
+	if s.config, err = charis.LoadMetricConfig(f.config); err != nil {
+		return nil, err
+	}
+	if s.cache, err = f.cache.open(); err != nil {
+		return nil, err
+	}
+	if s.runtime, err = f.runtime.open(); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}

@@ -15,11 +15,8 @@ import (
 
 func newScoreCmd() *cobra.Command {
 	var (
-		rf          runtimeFlags
+		sf          scoringFlags
 		opt         score.Options
-		models      string
-		config      string
-		cf          cacheFlags
 		strict      bool
 		maxFailures float64
 		x100        bool
@@ -46,29 +43,18 @@ re-scoring the same inputs is fast.`,
   charisbench score --manifest samples.csv --models models.yaml --config metric.yaml --out runs/mine --x100`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opt.Manifest == "" || models == "" || opt.Out == "" {
+			if opt.Manifest == "" || sf.models == "" || opt.Out == "" {
 				return fmt.Errorf("--manifest, --models and --out are required")
 			}
 			if !(maxFailures >= 0 && maxFailures <= 1) {
 				return fmt.Errorf("--max-failures must be a fraction in [0, 1], got %v", maxFailures)
 			}
-			var err error
-			if opt.Models, err = charis.LoadModelManifest(models); err != nil {
+			set, err := sf.open()
+			if err != nil {
 				return err
 			}
-			if opt.Config, err = charis.LoadMetricConfig(config); err != nil {
-				return err
-			}
-			if opt.Cache, err = cf.open(); err != nil {
-				return err
-			}
-			if opt.Cache != nil {
-				defer opt.Cache.Close()
-			}
-			if opt.Runtime, err = rf.open(); err != nil {
-				return err
-			}
-			defer opt.Runtime.Close()
+			defer set.close()
+			opt.Models, opt.Config, opt.Cache, opt.Runtime = set.models, set.config, set.cache, set.runtime
 			if x100 {
 				opt.ClassicScale = 100
 			}
@@ -104,16 +90,13 @@ re-scoring the same inputs is fast.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&opt.Manifest, "manifest", "", "sample manifest (.jsonl, or .csv with a header)")
-	fl.StringVar(&models, "models", "", "model manifest (models.yaml)")
 	fl.StringVar(&opt.Out, "out", "", "run folder to write")
-	fl.StringVar(&config, "config", "", "metric config YAML (default: the spec's defaults, docs/metric.md)")
 	fl.BoolVar(&strict, "strict", false, "exit 1 if any sample fails")
 	fl.Float64Var(&maxFailures, "max-failures", 0.05, "exit 1 if more than this fraction of samples fail")
 	fl.BoolVar(&x100, "x100", false, "print classic metrics (DINO, CLIP-I, CLIP-T) ×100, as DreamBench++ does")
 	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
 	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
-	cf.register(c)
-	rf.register(c)
+	sf.register(c)
 	return c
 }
 

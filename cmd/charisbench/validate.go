@@ -16,11 +16,8 @@ import (
 
 func newValidateCmd() *cobra.Command {
 	var (
-		rf      runtimeFlags
-		cf      cacheFlags
+		sf      scoringFlags
 		opt     validate.Options
-		models  string
-		config  string
 		runDir  string
 		require bool
 	)
@@ -65,27 +62,16 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 					return err
 				}
 			} else {
-				if opt.Manifest == "" || models == "" {
+				if opt.Manifest == "" || sf.models == "" {
 					return fmt.Errorf("--manifest and --models (or --run) are required")
 				}
+				set, err := sf.open()
+				if err != nil {
+					return err
+				}
+				defer set.close()
 				so := &opt.Score
-				var err error
-				if so.Models, err = charis.LoadModelManifest(models); err != nil {
-					return err
-				}
-				if so.Config, err = charis.LoadMetricConfig(config); err != nil {
-					return err
-				}
-				if so.Cache, err = cf.open(); err != nil {
-					return err
-				}
-				if so.Cache != nil {
-					defer so.Cache.Close()
-				}
-				if so.Runtime, err = rf.open(); err != nil {
-					return err
-				}
-				defer so.Runtime.Close()
+				so.Models, so.Config, so.Cache, so.Runtime = set.models, set.config, set.cache, set.runtime
 				so.Progress = terminal(c.ErrOrStderr())
 				ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
@@ -125,14 +111,11 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 	fl := c.Flags()
 	fl.StringVar(&opt.Manifest, "manifest", "", "benchmark manifest: a charis-world build, or rows whose images fit their references and prompts")
 	fl.StringVar(&opt.Variant, "variant", "", "the manifest's ground-truth rows, when it has several variants")
-	fl.StringVar(&models, "models", "", "model manifest (models.yaml)")
-	fl.StringVar(&config, "config", "", "metric config YAML (default: CHARIS v2; version: 1 validates v1)")
 	fl.StringVar(&runDir, "run", "", "validate a run already scored instead of scoring")
 	fl.StringVar(&opt.Out, "out", "", "folder for the validation (and the scored run)")
 	fl.Float64SliceVar(&opt.Strengths, "strengths", validate.DefaultStrengths, "strengths of the image families built for a non-world manifest")
 	fl.Uint64Var(&opt.Seed, "seed", 1, "seed of the noise family")
 	fl.BoolVar(&require, "require", false, "exit 1 when a target of charis-v2.md fails")
-	cf.register(c)
-	rf.register(c)
+	sf.register(c)
 	return c
 }

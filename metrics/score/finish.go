@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics"
@@ -111,8 +109,9 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 	}
 	if sc.opt.Config.Version >= charis.MetricV2 {
 		s.Provenance.Calibrations = map[string]charis.Calibration{}
+		cals := sc.calibrations()
 		for _, axis := range []string{calIC, calPA, calTDSpread} {
-			cal := sc.calibrations()[axis]
+			cal := cals[axis]
 			if cal == nil || cal.Fit == nil {
 				lo, hi := 0.0, 1.0
 				if cal != nil {
@@ -237,7 +236,6 @@ func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapCon
 			}
 		}
 	}
-	alpha := (1 - b.Confidence) / 2
 	for m, name := range names {
 		s, n := 0.0, 0
 		for _, a := range accs {
@@ -249,10 +247,7 @@ func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapCon
 		if n == 0 || len(d) == 0 {
 			continue
 		}
-		sort.Float64s(d)
-		lo := d[int(math.Floor(alpha*float64(len(d))))]
-		hi := d[min(len(d)-1, int(math.Ceil((1-alpha)*float64(len(d))))-1)]
-		out[name] = charis.Stat{Mean: s / float64(n), CI: [2]float64{lo, hi}}
+		out[name] = charis.Stat{Mean: s / float64(n), CI: charis.PercentileCI(d, b.Confidence)}
 	}
 	return out, counts, len(subjects)
 }

@@ -263,7 +263,6 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 			}
 		}
 	}
-	alpha := (1 - confidence) / 2
 	for m, name := range Metrics {
 		s, n := 0.0, 0
 		for _, a := range bySubject {
@@ -273,10 +272,7 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 		if n == 0 || len(d) == 0 {
 			continue
 		}
-		sort.Float64s(d)
-		lo := d[int(math.Floor(alpha*float64(len(d))))]
-		hi := d[min(len(d)-1, int(math.Ceil((1-alpha)*float64(len(d))))-1)]
-		sep.Metrics[name] = charis.Stat{Mean: s / float64(n), CI: [2]float64{lo, hi}}
+		sep.Metrics[name] = charis.Stat{Mean: s / float64(n), CI: charis.PercentileCI(d, confidence)}
 	}
 	return sep
 }
