@@ -36,10 +36,7 @@ func WriteValidation(dir string, r *validate.Report) ([]string, error) {
 		return nil, err
 	}
 	files = append(files, md, js)
-	heat, err := PurityPlot(r)
-	if err != nil {
-		return nil, err
-	}
+	heat := PurityPlot(r)
 	sep, err := SeparationPlot(r)
 	if err != nil {
 		return nil, err
@@ -170,7 +167,7 @@ func divergent(rho float64) color.Color {
 }
 
 // PurityPlot is the purity matrix as a heat map: families by metrics, ρ written in each cell.
-func PurityPlot(r *validate.Report) (*plot.Plot, error) {
+func PurityPlot(r *validate.Report) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = "Purity: Spearman rho of strength vs score (blue: falls, red: rises)"
 	heads := make([]string, len(validate.Metrics))
@@ -180,7 +177,7 @@ func PurityPlot(r *validate.Report) (*plot.Plot, error) {
 	p.NominalX(heads...)
 	p.NominalY(r.Families...)
 	p.Add(heatGrid{r})
-	return p, nil
+	return p
 }
 
 // SeparationPlot draws ground truth minus each family (CHARIS) with its 95% interval and

@@ -134,22 +134,18 @@ func Compare(base, cand *charis.Run, opt Options) (*Result, error) {
 		h := fnv.New64a()
 		h.Write([]byte(m))
 		r := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
-		drops := make([]float64, opt.Draws)
-		for d := range drops {
+		drops := make([]float64, 0, opt.Draws)
+		for range opt.Draws {
 			db, dc, dn := 0.0, 0.0, 0
 			for range subjects {
 				i := r.IntN(len(subjects))
 				db, dc, dn = db+sb[i], dc+scand[i], dn+n[i]
 			}
-			drops[d] = math.Inf(1) // a draw of subjects none of whose pairs has the metric: sorted last, then dropped
-			if dn > 0 {
-				drops[d] = (db - dc) / float64(dn)
+			if dn > 0 { // a draw of subjects none of whose pairs has the metric says nothing of it
+				drops = append(drops, (db-dc)/float64(dn))
 			}
 		}
 		sort.Float64s(drops)
-		for len(drops) > 1 && math.IsInf(drops[len(drops)-1], 1) {
-			drops = drops[:len(drops)-1]
-		}
 		mr.DropCI = [2]float64{quantile(drops, opt.Alpha), quantile(drops, 1-opt.Alpha)}
 		mr.Regression = mr.DropCI[0] > opt.MaxDrop
 		if mr.Regression {
