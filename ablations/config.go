@@ -13,6 +13,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/generators/flowdit"
@@ -57,32 +60,97 @@ const (
 
 // Generator declares a source of generated images.
 type Generator struct {
-	Name     string            `yaml:"name"`
-	Kind     string            `yaml:"type"`
-	Base     string            `yaml:"base"`     // flowdit: base checkpoint
-	Settings map[string]string `yaml:"settings"` // flowdit: defaults for every variant
-	Command  []string          `yaml:"command"`  // exec
-	Path     string            `yaml:"path"`     // dir
+	Name     string           `yaml:"name"`
+	Kind     string           `yaml:"type"`
+	Base     string           `yaml:"base"`     // flowdit: base checkpoint
+	Settings map[string]Value `yaml:"settings"` // flowdit, exec: defaults for every variant
+	Command  []string         `yaml:"command"`  // exec
+	Path     string           `yaml:"path"`     // dir: DIR/ID.png; "{variant}" in it is the variant's name
+	// exec only:
+	Protocol         int    `yaml:"protocol"`           // 1 (default, generate only) or 2 (handshake, train, settings, seeds)
+	SamplesPerPrompt int    `yaml:"samples_per_prompt"` // images per benchmark row, seeds seed..seed+n−1 (version 2); default 1
+	TrainData        string `yaml:"train_data"`         // training manifest for the train request; default: a charis-world train split
+	SampleTimeout    string `yaml:"sample_timeout"`     // silence allowed while an answer is owed (Go duration; default 30m)
+	StageTimeout     string `yaml:"stage_timeout"`      // a whole train or generate stage (default: none)
+}
+
+// Value is a setting's value as the YAML file typed it: 8 is an integer, "8" a string
+// (which a key of a numeric type still reads), 1e-3 a float, true a boolean.
+type Value struct {
+	Text string // as written
+	Tag  string // YAML tag: !!int, !!float, !!bool, !!str
+}
+
+// UnmarshalYAML takes a scalar.
+func (v *Value) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a setting is a single value (a number, a word or true/false)", n.Line)
+	}
+	v.Text, v.Tag = n.Value, n.ShortTag()
+	return nil
+}
+
+// Typed is the value as JSON carries it to an external program: a known key's type
+// (rank is an integer, whether written 8 or "8"), else the YAML type.
+func (v Value) Typed(key string) any {
+	kind := settingKinds[key]
+	if kind == "" {
+		kind = v.Tag
+	}
+	switch kind {
+	case "!!int":
+		if n, err := strconv.ParseInt(v.Text, 10, 64); err == nil {
+			return n
+		}
+	case "!!float":
+		if f, err := strconv.ParseFloat(v.Text, 64); err == nil {
+			return f
+		}
+	case "!!bool":
+		if b, err := strconv.ParseBool(v.Text); err == nil {
+			return b
+		}
+	}
+	return v.Text
 }
 
 // Grid is a cartesian product of settings for one generator.
 type Grid struct {
-	Generator string              `yaml:"generator"`
-	Axes      map[string][]string `yaml:"axes"`
+	Generator string             `yaml:"generator"`
+	Axes      map[string][]Value `yaml:"axes"`
 }
 
 // VariantEntry is one explicit variant.
 type VariantEntry struct {
-	Name      string            `yaml:"name"`
-	Generator string            `yaml:"generator"`
-	Set       map[string]string `yaml:"set"`
+	Name      string           `yaml:"name"`
+	Generator string           `yaml:"generator"`
+	Set       map[string]Value `yaml:"set"`
 }
 
 // Variant is one fully resolved point of the ablation.
 type Variant struct {
 	Name      string
 	Generator *Generator
-	Settings  Settings
+	Settings  Settings         // the known keys, resolved over the defaults
+	Raw       map[string]Value // every key set for the variant (generator's, then its own), as written
+}
+
+// Typed returns the variant's settings as an external program receives them: the known
+// keys resolved over the defaults, then every key set in the file, typed.
+func (v Variant) Typed() map[string]any {
+	s := v.Settings
+	layers := make([]string, len(s.LoRALayers))
+	for i, l := range s.LoRALayers {
+		layers[i] = string(l)
+	}
+	out := map[string]any{"loss": string(s.Loss), "lora_layers": strings.Join(layers, "+"), "rank": s.Rank, "alpha": s.Alpha,
+		"steps": s.Steps, "batch": s.Batch, "lr": s.LearningRate, "seed": s.Seed, "sample_steps": s.SampleSteps, "guidance": s.Guidance}
+	for k, val := range v.Raw {
+		if _, known := settingKeys[k]; !known {
+			out[k] = val.Typed(k)
+		}
+	}
+	return out
 }
 
 // Settings are a flowdit variant's resolved settings.
@@ -102,6 +170,10 @@ type Settings struct {
 // DefaultSettings are flowdit's defaults for a variant.
 var DefaultSettings = Settings{Loss: flowdit.Masked, LoRALayers: []flowdit.LayerSet{flowdit.Attn, flowdit.FFN},
 	Rank: 8, Alpha: 8, Steps: 300, Batch: 8, LearningRate: 1e-3, Seed: 1, SampleSteps: 20, Guidance: 1}
+
+// settingKinds are the YAML types of the known keys, for external programs.
+var settingKinds = map[string]string{"loss": "!!str", "lora_layers": "!!str", "rank": "!!int", "steps": "!!int",
+	"batch": "!!int", "sample_steps": "!!int", "seed": "!!int", "alpha": "!!float", "lr": "!!float", "guidance": "!!float"}
 
 // settingKeys are the keys an override may name, each parsed to its type.
 var settingKeys = map[string]func(s *Settings, v string) error{
@@ -221,13 +293,13 @@ func (f *File) validate() error {
 				return d.Errorf(field+".base", "missing: the base checkpoint to fine-tune")
 			}
 			for k, v := range g.Settings {
-				if err := applySetting(&Settings{}, k, v); err != nil {
+				if err := applySetting(&Settings{}, k, v.Text); err != nil {
 					return d.Errorf(field+".settings."+k, "%v", err)
 				}
 			}
 		case KindExec:
-			if len(g.Command) == 0 {
-				return d.Errorf(field+".command", "missing: the program and its arguments")
+			if err := f.validateExec(g, field); err != nil {
+				return err
 			}
 		case KindDir:
 			if g.Path == "" {
@@ -239,6 +311,56 @@ func (f *File) validate() error {
 	}
 	_, err := f.Expand()
 	return err
+}
+
+// validateExec checks an exec generator's fields. Its settings may name keys charisbench
+// does not know (the program validates those); the known ones must parse to their type.
+func (f *File) validateExec(g *Generator, field string) error {
+	d := f.doc
+	if len(g.Command) == 0 {
+		return d.Errorf(field+".command", "missing: the program and its arguments")
+	}
+	if g.Protocol == 0 {
+		g.Protocol = 1
+	}
+	if g.SamplesPerPrompt == 0 {
+		g.SamplesPerPrompt = 1
+	}
+	switch {
+	case g.Protocol != 1 && g.Protocol != 2:
+		return d.Errorf(field+".protocol", "unknown exec protocol %d (want 1 or 2)", g.Protocol)
+	case g.SamplesPerPrompt < 1:
+		return d.Errorf(field+".samples_per_prompt", "must be at least 1, got %d", g.SamplesPerPrompt)
+	case g.Protocol == 1 && (g.SamplesPerPrompt > 1 || len(g.Settings) > 0 || g.TrainData != ""):
+		return d.Errorf(field+".protocol", "settings, samples_per_prompt and train_data need protocol: 2")
+	}
+	for _, t := range []struct{ name, v string }{{"sample_timeout", g.SampleTimeout}, {"stage_timeout", g.StageTimeout}} {
+		if t.v == "" {
+			continue
+		}
+		if dur, err := time.ParseDuration(t.v); err != nil || dur <= 0 {
+			return d.Errorf(field+"."+t.name, "want a positive duration such as 90s or 2h, got %q", t.v)
+		}
+	}
+	for k, v := range g.Settings {
+		if err := checkSetting(k, v); err != nil {
+			return d.Errorf(field+".settings."+k, "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkSetting parses a known key to its type; unknown keys pass (exec programs validate them).
+func checkSetting(key string, v Value) error {
+	if _, known := settingKeys[key]; !known {
+		return nil
+	}
+	return applySetting(&Settings{}, key, v.Text)
+}
+
+// takesSettings reports whether a generator's variants may set keys.
+func (g *Generator) takesSettings() bool {
+	return g.Kind == KindFlowdit || (g.Kind == KindExec && g.Protocol == 2)
 }
 
 func applySetting(s *Settings, key, value string) error {
@@ -274,20 +396,30 @@ func (f *File) Expand() ([]Variant, error) {
 		out = append(out, v)
 		return nil
 	}
-	resolve := func(field string, g *Generator, set map[string]string, keyOrder []string) (Settings, error) {
+	// resolve applies the generator's settings, then the variant's, over the defaults; an
+	// exec generator's unknown keys are kept in raw only.
+	resolve := func(field string, g *Generator, set map[string]Value, keyOrder []string) (Settings, map[string]Value, error) {
 		s := DefaultSettings
 		s.LoRALayers = slices.Clone(s.LoRALayers)
+		raw := map[string]Value{}
+		apply := func(k string, v Value) error {
+			raw[k] = v
+			if _, known := settingKeys[k]; !known && g.Kind == KindExec {
+				return nil
+			}
+			return applySetting(&s, k, v.Text)
+		}
 		for _, k := range slices.Sorted(maps.Keys(g.Settings)) {
-			if err := applySetting(&s, k, g.Settings[k]); err != nil {
-				return s, err
+			if err := apply(k, g.Settings[k]); err != nil {
+				return s, nil, err
 			}
 		}
 		for _, k := range keyOrder {
-			if err := applySetting(&s, k, set[k]); err != nil {
-				return s, d.Errorf(field+"."+k, "%v", err)
+			if err := apply(k, set[k]); err != nil {
+				return s, nil, d.Errorf(field+"."+k, "%v", err)
 			}
 		}
-		return s, nil
+		return s, raw, nil
 	}
 	if gr := f.Grid; gr != nil {
 		g := f.generator(gr.Generator)
@@ -302,20 +434,20 @@ func (f *File) Expand() ([]Variant, error) {
 			if len(gr.Axes[k]) == 0 {
 				return nil, d.Errorf("grid.axes."+k, "no values")
 			}
-			if g.Kind != KindFlowdit {
+			if !g.takesSettings() {
 				return nil, d.Errorf("grid.axes."+k, "generator %s (%s) takes no settings", g.Name, g.Kind)
 			}
 		}
 		for _, point := range product(keys, gr.Axes) {
 			var parts []string
 			for _, k := range keys {
-				parts = append(parts, k+"="+point[k])
+				parts = append(parts, k+"="+point[k].Text)
 			}
-			s, err := resolve("grid.axes", g, point, keys)
+			s, raw, err := resolve("grid.axes", g, point, keys)
 			if err != nil {
 				return nil, err
 			}
-			if err := add("grid", Variant{Name: strings.Join(parts, ","), Generator: g, Settings: s}); err != nil {
+			if err := add("grid", Variant{Name: strings.Join(parts, ","), Generator: g, Settings: s, Raw: raw}); err != nil {
 				return nil, err
 			}
 		}
@@ -329,14 +461,14 @@ func (f *File) Expand() ([]Variant, error) {
 		if e.Name == "" || strings.ContainsAny(e.Name, `/\`) {
 			return nil, d.Errorf(field+".name", "want a name without slashes, got %q", e.Name)
 		}
-		if len(e.Set) > 0 && g.Kind != KindFlowdit {
+		if len(e.Set) > 0 && !g.takesSettings() {
 			return nil, d.Errorf(field+".set", "generator %s (%s) takes no settings", g.Name, g.Kind)
 		}
-		s, err := resolve(field+".set", g, e.Set, slices.Sorted(maps.Keys(e.Set)))
+		s, raw, err := resolve(field+".set", g, e.Set, slices.Sorted(maps.Keys(e.Set)))
 		if err != nil {
 			return nil, err
 		}
-		if err := add(field+".name", Variant{Name: e.Name, Generator: g, Settings: s}); err != nil {
+		if err := add(field+".name", Variant{Name: e.Name, Generator: g, Settings: s, Raw: raw}); err != nil {
 			return nil, err
 		}
 	}
@@ -344,13 +476,13 @@ func (f *File) Expand() ([]Variant, error) {
 }
 
 // product enumerates the cartesian product of the axes, the last key varying fastest.
-func product(keys []string, axes map[string][]string) []map[string]string {
-	points := []map[string]string{{}}
+func product(keys []string, axes map[string][]Value) []map[string]Value {
+	points := []map[string]Value{{}}
 	for _, k := range keys {
-		var next []map[string]string
+		var next []map[string]Value
 		for _, p := range points {
 			for _, v := range axes[k] {
-				q := map[string]string{k: v}
+				q := map[string]Value{k: v}
 				for pk, pv := range p {
 					q[pk] = pv
 				}

@@ -102,3 +102,67 @@ func TestErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+const execExample = `version: 1
+name: typed
+benchmark:
+  world: {subjects: 2, prompts_per_subject: 2, seed: 1}
+models: world
+generators:
+  - name: torch
+    type: exec
+    protocol: 2
+    command: [python3, gen.py]
+    settings: {steps: 300, lr: 1e-4, backbone: flux-dev, ema: true, resolution: 512}
+  - name: uno
+    type: dir
+    path: outputs/{variant}
+grid:
+  generator: torch
+  axes:
+    rank: [8, "32"]
+variants:
+  - name: uno-a
+    generator: uno
+  - name: uno-b
+    generator: uno
+`
+
+// TestTypedSettings: YAML values keep their types for external programs (a quoted number
+// still reads for a numeric key), unknown keys pass through, and a dir generator takes one
+// folder per variant.
+func TestTypedSettings(t *testing.T) {
+	f, err := Load(write(t, execExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := f.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs[0].Name != "rank=8" || vs[1].Name != "rank=32" {
+		t.Fatalf("variants %s, %s", vs[0].Name, vs[1].Name)
+	}
+	typed := vs[1].Typed() // rank written "32": an integer all the same
+	for k, want := range map[string]any{"rank": 32, "steps": 300, "lr": 1e-4, "backbone": "flux-dev", "ema": true,
+		"resolution": int64(512), "loss": "masked", "lora_layers": "attn+ffn"} {
+		if got := typed[k]; got != want {
+			t.Errorf("settings[%s] = %v (%T), want %v (%T)", k, got, got, want, want)
+		}
+	}
+	if r := (&variantRun{f: f, v: vs[2]}); r.dirPath() != filepath.Join(filepath.Dir(f.Path()), "outputs", "uno-a") {
+		t.Errorf("dir path %s", r.dirPath())
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{`rank: [8, "32"]`, `rank: [8, 2.5]`, `ablations.yaml:18: grid.axes.rank: want an integer of at least 1, got "2.5"`},
+		{"protocol: 2", "protocol: 1", `generators[0].protocol: settings, samples_per_prompt and train_data need protocol: 2`},
+		{"protocol: 2", "protocol: 3", `generators[0].protocol: unknown exec protocol 3`},
+		{"lr: 1e-4", "lr: [1]", "a setting is a single value"},
+		{"    protocol: 2\n", "    protocol: 2\n    sample_timeout: soon\n", "generators[0].sample_timeout: want a positive duration"},
+	} {
+		text := strings.Replace(execExample, c.old, c.new, 1)
+		if _, err := Load(write(t, text)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s -> %s: error %v, want %q", c.old, c.new, err, c.want)
+		}
+	}
+}

@@ -35,20 +35,22 @@ type paperRow struct {
 	paper   float64
 }
 
-// flowditVariant finds the flowdit variant with this loss and these layer sets.
-func flowditVariant(vs []Variant, loss flowdit.LossMode, layers ...flowdit.LayerSet) string {
+// methodVariant finds the variant of the paper's method (flowdit, or an exec generator
+// taking the method's settings) with this loss and these layer sets.
+func methodVariant(vs []Variant, loss flowdit.LossMode, layers ...flowdit.LayerSet) string {
 	for _, v := range vs {
-		if v.Generator.Kind == KindFlowdit && v.Settings.Loss == loss && slices.Equal(v.Settings.LoRALayers, layers) {
+		if v.Generator.takesSettings() && v.Settings.Loss == loss && slices.Equal(v.Settings.LoRALayers, layers) {
 			return v.Name
 		}
 	}
 	return ""
 }
 
-// namedVariant finds a non-flowdit variant whose name contains want (case-insensitive).
+// namedVariant finds a variant outside the method's grid whose name contains want
+// (case-insensitive): a baseline such as UNO or DSD.
 func namedVariant(vs []Variant, want string) string {
 	for _, v := range vs {
-		if v.Generator.Kind != KindFlowdit && strings.Contains(strings.ToLower(v.Name), want) {
+		if !v.Generator.takesSettings() && strings.Contains(strings.ToLower(v.Name), want) {
 			return v.Name
 		}
 	}
@@ -57,17 +59,17 @@ func namedVariant(vs []Variant, want string) string {
 
 func paperTables(vs []Variant) []paperTable {
 	A, F, M := flowdit.Attn, flowdit.FFN, flowdit.Modulation
-	ours := flowditVariant(vs, flowdit.Masked, A, F)
+	ours := methodVariant(vs, flowdit.Masked, A, F)
 	return []paperTable{
 		{"main", "Main comparison", []paperRow{
 			{"Ours (masked, LoRA attn+FFN)", ours, paperOurs}, {"UNO", namedVariant(vs, "uno"), paperUNO},
 			{"DSD", namedVariant(vs, "dsd"), paperDSD}}},
 		{"masking", "Masking ablation", []paperRow{
-			{"Masked CFM loss", ours, paperOurs}, {"Full CFM loss", flowditVariant(vs, flowdit.Full, A, F), paperFullLoss}}},
+			{"Masked CFM loss", ours, paperOurs}, {"Full CFM loss", methodVariant(vs, flowdit.Full, A, F), paperFullLoss}}},
 		{"lora", "LoRA layer sets", []paperRow{
-			{"A: attn", flowditVariant(vs, flowdit.Masked, A), paperLoRAAttn},
+			{"A: attn", methodVariant(vs, flowdit.Masked, A), paperLoRAAttn},
 			{"B: attn+FFN", ours, paperLoRAAttnFFN},
-			{"C: attn+FFN+modulation", flowditVariant(vs, flowdit.Masked, A, F, M), paperLoRAAttnFFNMd}}},
+			{"C: attn+FFN+modulation", methodVariant(vs, flowdit.Masked, A, F, M), paperLoRAAttnFFNMd}}},
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
@@ -88,12 +90,15 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
+	var failed []error
+	reported := slices.Clone(all)
 	for i, v := range variants {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		r := &variantRun{f: f, v: v, dir: filepath.Join(out, "variants", v.Name), bench: bench, o: o, models: models, metric: metric}
 		variantStart := time.Now()
+		ok := true
 		for _, st := range []string{StageTrain, StageGenerate, StageScore} {
 			if o.Only != "" && o.Only != st {
 				continue
@@ -104,17 +109,32 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 			}
 			stageStart := time.Now()
 			if err := r.stage(ctx, st); err != nil {
-				return nil, fmt.Errorf("variant %s, %s: %w", v.Name, st, err)
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("variant %s, %s: %w", v.Name, st, err)
+				}
+				// One variant's failure (a crashed generator, say) does not stop the others.
+				err = fmt.Errorf("variant %s, %s: %w", v.Name, st, err)
+				o.Log.Error("stage failed", "variant", v.Name, "stage", st, "err", err)
+				failed = append(failed, err)
+				reported = slices.DeleteFunc(reported, func(x Variant) bool { return x.Name == v.Name })
+				ok = false
+				break
 			}
 			o.Log.Info("stage done", "variant", v.Name, "stage", st, "seconds", time.Since(stageStart).Seconds())
 		}
-		res.Variants = append(res.Variants, v.Name)
+		if ok {
+			res.Variants = append(res.Variants, v.Name)
+		}
 	}
-	if (o.Only == "" || o.Only == StageReport) && o.Shards <= 1 {
+	if (o.Only == "" || o.Only == StageReport) && o.Shards <= 1 && len(reported) > 0 {
 		res.Report = filepath.Join(out, "report")
-		if res.Tables, err = WriteReport(out, all); err != nil {
+		if res.Tables, err = WriteReport(out, reported); err != nil {
 			return nil, err
 		}
+	}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("%d of %d variants failed (the others are done and reported; rerun with --resume after fixing):\n%w",
+			len(failed), len(variants), errors.Join(failed...))
 	}
 	return res, nil
 }
@@ -218,6 +238,9 @@ func (r *variantRun) scored() string     { return filepath.Join(r.dir, "run") }
 // keys: each stage's key covers its own inputs and the previous stage's key.
 func (r *variantRun) trainKey() (string, error) {
 	g := r.v.Generator
+	if r.trainsExec() {
+		return hashOf("exec-train-v2", g.Command, r.v.Typed(), g.TrainData, r.f.Benchmark.World), nil
+	}
 	if g.Kind != KindFlowdit {
 		return hashOf("no-train", g.Kind), nil
 	}
@@ -235,7 +258,20 @@ func (r *variantRun) generateKey() (string, error) {
 		return "", err
 	}
 	g, s := r.v.Generator, r.v.Settings
-	return hashOf("generate-v1", tk, r.bench.sha, r.v.Name, g.Kind, g.Command, r.f.Resolve(g.Path), s.SampleSteps, s.Guidance, s.Seed), nil
+	if g.Kind == KindExec {
+		return hashOf("generate-exec-v2", tk, r.bench.sha, r.v.Name, g.Command, g.Protocol, g.SamplesPerPrompt, r.v.Typed()), nil
+	}
+	return hashOf("generate-v1", tk, r.bench.sha, r.v.Name, g.Kind, g.Command, r.dirPath(), s.SampleSteps, s.Guidance, s.Seed), nil
+}
+
+// trainsExec reports whether the variant has an exec train stage (protocol 2).
+func (r *variantRun) trainsExec() bool {
+	return r.v.Generator.Kind == KindExec && r.v.Generator.Protocol == 2
+}
+
+// dirPath is a dir generator's folder for this variant ("{variant}" replaced by its name).
+func (r *variantRun) dirPath() string {
+	return r.f.Resolve(strings.ReplaceAll(r.v.Generator.Path, "{variant}", r.v.Name))
 }
 
 func (r *variantRun) scoreKey() (string, error) {
@@ -253,12 +289,15 @@ func (r *variantRun) scoreKey() (string, error) {
 func (r *variantRun) stage(ctx context.Context, st string) error {
 	switch st {
 	case StageTrain:
-		if r.v.Generator.Kind != KindFlowdit {
+		if r.v.Generator.Kind != KindFlowdit && !r.trainsExec() {
 			return nil
 		}
 		key, err := r.trainKey()
 		if err != nil || keyMatches(r.checkpoint(), key) {
 			return err
+		}
+		if r.trainsExec() {
+			return atomicDir(r.checkpoint(), key, func(tmp string) error { return r.execTrain(ctx, tmp) })
 		}
 		s := r.v.Settings
 		return atomicDir(r.checkpoint(), key, func(tmp string) error {
@@ -271,8 +310,14 @@ func (r *variantRun) stage(ctx context.Context, st string) error {
 		if err != nil || keyMatches(r.generated(), key) {
 			return err
 		}
-		if tk, _ := r.trainKey(); r.v.Generator.Kind == KindFlowdit && !keyMatches(r.checkpoint(), tk) {
+		if tk, _ := r.trainKey(); (r.v.Generator.Kind == KindFlowdit || r.trainsExec()) && !keyMatches(r.checkpoint(), tk) {
 			return fmt.Errorf("the train stage has not run (run without --only, or --only train first)")
+		}
+		if r.v.Generator.Kind == KindExec { // resumes image by image in generating/, then becomes generated/
+			if err := r.execGenerate(ctx); err != nil {
+				return err
+			}
+			return renameStage(r.generatingDir(), r.generated(), key)
 		}
 		return atomicDir(r.generated(), key, func(tmp string) error { return r.generate(ctx, tmp) })
 	case StageScore:
@@ -307,9 +352,7 @@ func (r *variantRun) generate(ctx context.Context, tmp string) error {
 			Device: r.o.Device})
 		return err
 	case KindDir:
-		return dirManifest(r.bench.manifest, r.f.Resolve(g.Path), r.v.Name, tmp)
-	case KindExec:
-		return execGenerate(ctx, g.Command, r.bench.manifest, r.v.Name, tmp)
+		return dirManifest(r.bench.manifest, r.dirPath(), r.v.Name, tmp)
 	}
 	return fmt.Errorf("unknown generator type %q", g.Kind)
 }
@@ -343,6 +386,18 @@ func atomicDir(dir, key string, build func(tmp string) error) error {
 		return err
 	}
 	return os.Rename(tmp, dir)
+}
+
+// renameStage finishes a stage built in place: its key is written last, then the folder
+// replaces dir.
+func renameStage(work, dir, key string) error {
+	if err := os.WriteFile(filepath.Join(work, keyFile), []byte(key), 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(work, dir)
 }
 
 // hashOf hashes values by their JSON form.

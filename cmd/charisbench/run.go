@@ -25,6 +25,7 @@ func newRunCmd() *cobra.Command {
 		resume    bool
 		cachePath string
 		device    string
+		out       string
 	)
 	c := &cobra.Command{
 		Use:   "run ABLATIONS.yaml",
@@ -45,6 +46,11 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 			f, err := ablations.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if out != "" {
+				if f.Out, err = filepath.Abs(out); err != nil {
+					return err
+				}
 			}
 			if shard != "" {
 				i, n, ok := strings.Cut(shard, "/")
@@ -75,10 +81,15 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			res, err := ablations.Run(ctx, f, o)
-			if err != nil {
-				if ctx.Err() != nil {
-					return checkFailed{fmt.Errorf("%w (finished stages are kept: rerun with --resume)", err)}
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return checkFailed{fmt.Errorf("%w (finished stages are kept: rerun with --resume)", err)}
+			case err != nil && res != nil: // some variants failed, the others finished
+				if perr := printResult(c, res); perr != nil {
+					return perr
 				}
+				return checkFailed{err}
+			case err != nil:
 				return err
 			}
 			return printResult(c, res)
@@ -90,13 +101,15 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 	fl.StringVar(&shard, "shard", "", "run shard i of n (i/n, 0-based)")
 	fl.BoolVar(&resume, "resume", false, "continue the run already in the output folder")
 	fl.StringVar(&cachePath, "cache", "", "embedding cache (default: OUT/cache.sqlite)")
+	fl.StringVar(&out, "out", "", "run folder (default: the file's out:, else runs/NAME beside the file)")
 	fl.StringVar(&device, "gen-device", string(flowdit.CPU), "where flowdit trains and samples: cpu or cuda")
 	rf.register(c)
 	return c
 }
 
 func newMergeCmd() *cobra.Command {
-	return &cobra.Command{
+	var out string
+	c := &cobra.Command{
 		Use:     "merge ABLATIONS.yaml SHARD_OUT...",
 		Short:   "Join the run folders of shards and write the report",
 		Example: "  charisbench merge ablations.yaml shard0/runs/demo shard1/runs/demo",
@@ -106,6 +119,11 @@ func newMergeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if out != "" {
+				if f.Out, err = filepath.Abs(out); err != nil {
+					return err
+				}
+			}
 			res, err := ablations.Merge(f, args[1:])
 			if err != nil {
 				return err
@@ -113,6 +131,8 @@ func newMergeCmd() *cobra.Command {
 			return printResult(c, res)
 		},
 	}
+	c.Flags().StringVar(&out, "out", "", "run folder to merge into (default: the file's out:, else runs/NAME beside the file)")
+	return c
 }
 
 func printResult(c *cobra.Command, res *ablations.Result) error {

@@ -1,0 +1,149 @@
+package ablations
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/metrics/encoder"
+)
+
+// fakegen builds the protocol-2 test program of generators/external.
+func fakegen(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fakegen")
+	if out, err := exec.Command("go", "build", "-o", bin, "../generators/external/testdata/fakegen").CombinedOutput(); err != nil {
+		t.Fatalf("building fakegen: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func execV2File(t *testing.T, bin, out, extra string) *File {
+	t.Helper()
+	text := fmt.Sprintf(`version: 1
+name: v2
+out: %s
+benchmark:
+  world: {subjects: 2, prompts_per_subject: 2, seed: 3, size: 32}
+models: world
+generators:
+  - name: torch
+    type: exec
+    protocol: 2
+    command: [%s]
+    samples_per_prompt: 2
+    settings: {steps: 3, lr: 1e-3, backbone: tiny, ema: true}
+  - name: crashing
+    type: exec
+    protocol: 2
+    command: [env, FAKEGEN_FAULT=crash, %s]
+grid:
+  generator: torch
+  axes:
+    rank: [2, "4"]
+%s`, out, bin, bin, extra)
+	f, err := Load(write(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func logged(t *testing.T, path string) []string {
+	t.Helper()
+	b, _ := os.ReadFile(path)
+	var ids []string
+	for _, l := range strings.Fields(string(b)) {
+		if l != "train" {
+			ids = append(ids, l)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestExecV2: settings reach the program typed, each variant trains once, several seeds
+// per prompt are generated, a crashing variant fails alone, and generation resumes image
+// by image: after losing its last answers, only those are asked again.
+func TestExecV2(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	bin := fakegen(t)
+	out := t.TempDir()
+	log := filepath.Join(t.TempDir(), "requests.log")
+	t.Setenv("FAKEGEN_LOG", log)
+	f := execV2File(t, bin, out, "variants:\n  - name: crashes\n    generator: crashing\n")
+	res, err := Run(context.Background(), f, Options{Runtime: rt})
+	if err == nil || !strings.Contains(err.Error(), "variant crashes, generate") || !strings.Contains(err.Error(), "CUDA out of memory (simulated)") {
+		t.Fatalf("a crashing variant: %v, want its error with the program's standard error", err)
+	}
+	if res == nil || len(res.Variants) != 2 {
+		t.Fatalf("the other variants did not finish: %+v", res)
+	}
+	var settings map[string]any
+	b, _ := os.ReadFile(filepath.Join(out, "variants", "rank=4", "checkpoint", "settings.json"))
+	if err := json.Unmarshal(b, &settings); err != nil {
+		t.Fatal(err)
+	}
+	if settings["rank"] != 4.0 || settings["steps"] != 3.0 || settings["backbone"] != "tiny" || settings["ema"] != true || settings["loss"] != "masked" {
+		t.Fatalf("settings the program received: %v", settings)
+	}
+	rows, err := charis.ReadManifest(filepath.Join(out, "variants", "rank=2", "generated", "manifest.jsonl"))
+	if err != nil || len(rows) != 8 || rows[1].ID != "s0000_p00_g1" {
+		t.Fatalf("generated manifest: %v rows, first ids %v, %v", len(rows), rows[0].ID, err)
+	}
+	// Four prompts, two seeds: 8 images per variant, each asked once.
+	if n := len(logged(t, log)); n != 8+8+2 { // the crashing variant answered one request and died on the next
+		t.Fatalf("%d requests in all, want 18", n)
+	}
+
+	// Lose the last three answers of rank=2 as a kill -9 would (the stage not yet renamed).
+	v := filepath.Join(out, "variants", "rank=2")
+	os.Rename(filepath.Join(v, "generated"), filepath.Join(v, "generating"))
+	os.Remove(filepath.Join(v, "generating", keyFile))
+	j := filepath.Join(v, "generating", "journal.jsonl")
+	lines := strings.Split(strings.TrimSpace(readString(t, j)), "\n")
+	os.WriteFile(j, []byte(strings.Join(lines[:5], "\n")+"\n"), 0o644)
+	var lost []string
+	for _, l := range lines[5:] {
+		var e journalEntry
+		json.Unmarshal([]byte(l), &e)
+		lost = append(lost, e.ID)
+	}
+	slices.Sort(lost)
+	os.Remove(log)
+	f = execV2File(t, bin, out, "")
+	if _, err := Run(context.Background(), f, Options{Runtime: rt}); err != nil {
+		t.Fatal(err)
+	}
+	if got := logged(t, log); !slices.Equal(got, lost) {
+		t.Fatalf("after the loss, requested %v, want only the lost %v", got, lost)
+	}
+
+	// A changed setting changes the requests: rank=2's images are asked again, and only its.
+	os.Remove(log)
+	f = execV2File(t, bin, out, "")
+	f.Generators[0].Settings["steps"] = Value{Text: "4", Tag: "!!int"}
+	if _, err := Run(context.Background(), f, Options{Runtime: rt, Variants: []string{"rank=2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := logged(t, log); len(got) != 8 {
+		t.Fatalf("after changing steps, %d requests, want all 8 of the variant", len(got))
+	}
+}
+
+func readString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
