@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort test lint demo bench bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort torch test lint demo bench bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
@@ -28,8 +28,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: ort lint
-	CHARISBENCH_REQUIRE_ORT=1 $(GO) test ./...
+# Debian's PyTorch, for the reference external generator (examples/torch-generator) the tests
+# run, with OpenBLAS (without it Debian's torch multiplies matrices with the reference BLAS, ~7x slower).
+torch:
+	scripts/need-debs.sh "PyTorch for $(PY)" "$(PY) -c 'import torch, numpy, PIL' && dpkg -s libopenblas0-serial" python3-torch python3-numpy python3-pil libopenblas0-serial
+
+test: ort lint torch
+	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 $(GO) test ./...
 
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo
