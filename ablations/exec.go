@@ -149,6 +149,7 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 		key string
 	}
 	var plan []planned
+	refSHA := map[string]string{} // a subject's reference serves all its rows: hash it once
 	for _, row := range rows {
 		for k := range g.SamplesPerPrompt {
 			id := row.ID
@@ -164,10 +165,13 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 			req := external.GenerateRequest{ID: id, Variant: r.v.Name, Settings: settings, Checkpoint: checkpoint,
 				Reference: ref, ReferenceMask: refMask, Prompt: row.Prompt, Seed: r.v.Settings.Seed + uint64(k), Out: out}
 			// The key is the request's content and the trained checkpoint's key: what the image depends on.
-			key := hashOf("exec-request-v2", g.Protocol, g.Command, trainKey, req.Settings, fileSHA(ref), req.Prompt, req.Seed, id)
-			row := row
-			row.ID = id
-			plan = append(plan, planned{row: row, req: req, key: key})
+			if _, ok := refSHA[ref]; !ok {
+				refSHA[ref] = fileSHA(ref)
+			}
+			key := hashOf("exec-request-v2", g.Protocol, g.Command, trainKey, req.Settings, refSHA[ref], req.Prompt, req.Seed, id)
+			sample := row
+			sample.ID = id
+			plan = append(plan, planned{row: sample, req: req, key: key})
 		}
 	}
 	var todo []external.GenerateRequest
