@@ -163,4 +163,56 @@ type Provenance struct {
 	// fit's provenance; Uncalibrated names the axes that ran on lo = 0, hi = 1.
 	Calibrations map[string]Calibration `json:"calibrations,omitempty"`
 	Uncalibrated []string               `json:"uncalibrated,omitempty"`
+	// Shard is set in a shard's run (score --shard): which part of the manifest it holds.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard is part i of n of a manifest: the samples of every n-th subject, counting subjects
+// in order of first appearance from i (0-based). Subjects stay whole, so TD's spread and
+// the subject bootstrap of merged shards equal an unsharded run's.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// Select returns the indices of the samples in the shard.
+func (s Shard) Select(samples []Sample) []int {
+	order := map[string]int{}
+	var out []int
+	for i, x := range samples {
+		k, ok := order[x.Subject]
+		if !ok {
+			k = len(order)
+			order[x.Subject] = k
+		}
+		if k%s.Count == s.Index {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// SameSetup reports why two runs' scores are not comparable: other metric configs,
+// encoders, calibrations or classic-metric scales.
+func (p *Provenance) SameSetup(q *Provenance) error {
+	if p.MetricConfigHash != q.MetricConfigHash {
+		return fmt.Errorf("the runs use different metric configs (%.12s vs %.12s)", p.MetricConfigHash, q.MetricConfigHash)
+	}
+	if p.ClassicScale != q.ClassicScale {
+		return fmt.Errorf("classic metrics scaled differently (%g vs %g)", p.ClassicScale, q.ClassicScale)
+	}
+	for _, role := range Roles {
+		if x, y := p.Encoders[string(role)], q.Encoders[string(role)]; x != y {
+			return fmt.Errorf("the runs use different %s encoders (%.12s vs %.12s)", role, x, y)
+		}
+	}
+	if len(p.Calibrations) != len(q.Calibrations) {
+		return fmt.Errorf("the runs calibrate different axes")
+	}
+	for axis, x := range p.Calibrations {
+		if y := q.Calibrations[axis]; x.Lo != y.Lo || x.Hi != y.Hi {
+			return fmt.Errorf("the runs calibrate %s differently (lo %g hi %g vs lo %g hi %g)", axis, x.Lo, x.Hi, y.Lo, y.Hi)
+		}
+	}
+	return nil
 }

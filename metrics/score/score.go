@@ -39,13 +39,14 @@ type Options struct {
 	Config       charis.MetricConfig
 	Out          string // run folder
 	Runtime      *encoder.Runtime
-	Cache        *cache.Cache // nil: no cache
-	Workers      int          // decoding goroutines; 0: GOMAXPROCS
-	Chunk        int          // samples per pipeline step; 0: DefaultChunk
-	MaxPixels    int          // image size limit; 0: imageio's default
-	ClassicScale float64      // 1 (raw cosines) or 100
-	Restart      bool         // discard a partial run of other inputs in Out
-	Progress     io.Writer    // progress line (a terminal); nil: none
+	Cache        *cache.Cache  // nil: no cache
+	Workers      int           // decoding goroutines; 0: GOMAXPROCS
+	Chunk        int           // samples per pipeline step; 0: DefaultChunk
+	MaxPixels    int           // image size limit; 0: imageio's default
+	ClassicScale float64       // 1 (raw cosines) or 100
+	Restart      bool          // discard a partial run of other inputs in Out
+	Shard        *charis.Shard // score this shard of the manifest only (Merge joins shards); nil: all
+	Progress     io.Writer     // progress line (a terminal); nil: none
 	Log          *slog.Logger
 }
 
@@ -86,6 +87,22 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	samples, err := charis.ReadManifest(opt.Manifest)
 	if err != nil {
 		return nil, err
+	}
+	for i := range samples {
+		samples[i].World = nil // ground truth is for builders and validation, not scoring: not kept per sample
+	}
+	if sh := opt.Shard; sh != nil {
+		if sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count {
+			return nil, fmt.Errorf("shard %d/%d: want 0 <= i < n", sh.Index, sh.Count)
+		}
+		var part []charis.Sample
+		for _, i := range sh.Select(samples) {
+			part = append(part, samples[i])
+		}
+		if len(part) == 0 {
+			return nil, fmt.Errorf("shard %d/%d of %s holds no sample (fewer subjects than shards)", sh.Index, sh.Count, opt.Manifest)
+		}
+		samples = part
 	}
 	mdata, err := os.ReadFile(opt.Manifest)
 	if err != nil {
@@ -229,7 +246,11 @@ func (sc *scorer) spreadCalibration() *charis.Calibration {
 
 // computeRunKey identifies everything a finished sample depends on besides its files.
 func (sc *scorer) computeRunKey() string {
-	return sha([]byte("charisbench-run-v1 " + sc.manifestH + " " + sc.setup))
+	shard := ""
+	if sh := sc.opt.Shard; sh != nil {
+		shard = fmt.Sprintf(" shard %d/%d", sh.Index, sh.Count)
+	}
+	return sha([]byte("charisbench-run-v1 " + sc.manifestH + " " + sc.setup + shard))
 }
 
 // sampleKey identifies one sample's inputs for the sample cache (ids excluded: identical

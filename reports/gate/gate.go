@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -186,26 +185,8 @@ func (o Options) validate() error {
 
 // sameSetup refuses runs scored with other encoders or another metric definition.
 func sameSetup(a, b *charis.Run) error {
-	pa, pb := a.Summary.Provenance, b.Summary.Provenance
-	if pa.MetricConfigHash != pb.MetricConfigHash {
-		return fmt.Errorf("%w: the runs use different metric configs (%.12s vs %.12s)", ErrInvalid, pa.MetricConfigHash, pb.MetricConfigHash)
-	}
-	if pa.ClassicScale != pb.ClassicScale {
-		return fmt.Errorf("%w: classic metrics scaled differently (%g vs %g)", ErrInvalid, pa.ClassicScale, pb.ClassicScale)
-	}
-	for _, role := range charis.Roles {
-		if x, y := pa.Encoders[string(role)], pb.Encoders[string(role)]; x != y {
-			return fmt.Errorf("%w: the runs use different %s encoders (%.12s vs %.12s)", ErrInvalid, role, x, y)
-		}
-	}
-	for _, axis := range slices.Sorted(maps.Keys(pa.Calibrations)) {
-		x, y := pa.Calibrations[axis], pb.Calibrations[axis]
-		if x.Lo != y.Lo || x.Hi != y.Hi {
-			return fmt.Errorf("%w: the runs calibrate %s differently (lo %g hi %g vs lo %g hi %g)", ErrInvalid, axis, x.Lo, x.Hi, y.Lo, y.Hi)
-		}
-	}
-	if len(pa.Calibrations) != len(pb.Calibrations) {
-		return fmt.Errorf("%w: the runs calibrate different axes", ErrInvalid)
+	if err := a.Summary.Provenance.SameSetup(&b.Summary.Provenance); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return nil
 }
