@@ -1,6 +1,7 @@
 package score
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -18,15 +19,26 @@ import (
 // minSubjectsForCI is the subject count below which a variant's interval is flagged.
 const minSubjectsForCI = 5
 
-// finish computes TD from the whole log (two passes: group sums of G's unit CLS tokens,
-// then each sample against its group), writes samples.jsonl and summary.json.
+// finish computes TD from the whole log and writes samples.jsonl and summary.json, in two
+// passes over the log so memory does not grow with the manifest beyond a byte offset per
+// sample: the first sums each (subject, variant) group's unit vectors (TD's spread) and
+// notes where each sample's record is; the second reads the records in manifest order,
+// finishes each sample, writes its line and adds it to the summary's per-subject sums.
 func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 	type group struct {
 		sum []float64
 		n   int
 	}
 	groups := map[[2]string]*group{}
-	err := w.each(func(r *record) error {
+	offsets := make([]int64, len(sc.samples))
+	for i := range offsets {
+		offsets[i] = -1
+	}
+	err := w.each(func(r *record, off int64) error {
+		if r.Index < 0 || r.Index >= len(offsets) {
+			return fmt.Errorf("%s: sample index %d out of range", w.path, r.Index)
+		}
+		offsets[r.Index] = off
 		if r.Status != charis.StatusOK {
 			return nil
 		}
@@ -49,98 +61,156 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	results := make([]charis.SampleResult, len(sc.samples))
-	seen := make([]bool, len(sc.samples))
+	for i, off := range offsets {
+		if off < 0 {
+			return nil, fmt.Errorf("sample %s missing from %s", sc.samples[i].ID, w.path)
+		}
+	}
+	rd, err := w.reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.close()
 	cfg := &sc.opt.Config
 	spreadCal := sc.spreadCalibration()
-	err = w.each(func(r *record) error {
-		if r.Index < 0 || r.Index >= len(results) {
-			return fmt.Errorf("work log index %d out of range", r.Index)
-		}
-		src := sc.samples[r.Index]
-		res := charis.SampleResult{ID: r.ID, Subject: r.Subject, Variant: r.Variant, Reference: src.Reference,
-			Generated: src.Generated, Prompt: src.Prompt, Status: r.Status, Reason: r.Reason, MaskSource: r.MaskSource, Classic: r.Classic}
-		if r.Status == charis.StatusOK {
-			g := groups[[2]string{r.Subject, r.Variant}]
-			u, err := cache.DecodeFloats(r.Unit)
+	acc := newSummarizer()
+	err = charis.WriteAtomic(filepath.Join(sc.opt.Out, charis.SamplesFile), func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		enc := json.NewEncoder(bw)
+		for i, off := range offsets {
+			r, err := rd.at(off)
 			if err != nil {
 				return err
 			}
-			res.Axes = r.Axes
-			spread := metrics.Spread(u, g.sum, g.n)
-			if cfg.Version == charis.MetricV1 {
-				res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, spread, g.n-1, spreadCal)
-			} else {
-				res.Axes[charis.AxisTD] = metrics.TDv2(r.Novelty, spread, g.n-1, spreadCal, r.Axes[charis.AxisIC].Score)
+			src := sc.samples[i]
+			res := charis.SampleResult{ID: r.ID, Subject: r.Subject, Variant: r.Variant, Reference: src.Reference,
+				Generated: src.Generated, Prompt: src.Prompt, Status: r.Status, Reason: r.Reason, MaskSource: r.MaskSource, Classic: r.Classic}
+			if r.Status == charis.StatusOK {
+				g := groups[[2]string{r.Subject, r.Variant}]
+				u, err := cache.DecodeFloats(r.Unit)
+				if err != nil {
+					return err
+				}
+				res.Axes = r.Axes
+				spread := metrics.Spread(u, g.sum, g.n)
+				if cfg.Version == charis.MetricV1 {
+					res.Axes[charis.AxisTD] = metrics.TD(r.Novelty, spread, g.n-1, spreadCal)
+				} else {
+					res.Axes[charis.AxisTD] = metrics.TDv2(r.Novelty, spread, g.n-1, spreadCal, r.Axes[charis.AxisIC].Score)
+				}
+				c, geo := metrics.CHARIS(res.Axes, cfg), metrics.CHARISGeo(res.Axes, cfg)
+				res.CHARIS, res.CHARISGeo = &c, &geo
 			}
-			c, geo := metrics.CHARIS(res.Axes, cfg), metrics.CHARISGeo(res.Axes, cfg)
-			res.CHARIS, res.CHARISGeo = &c, &geo
+			if err := enc.Encode(&res); err != nil {
+				return err
+			}
+			acc.add(&res)
 		}
-		results[r.Index], seen[r.Index] = res, true
-		return nil
+		return bw.Flush()
 	})
 	if err != nil {
 		return nil, err
 	}
-	for i, ok := range seen {
-		if !ok {
-			return nil, fmt.Errorf("sample %s missing from %s", sc.samples[i].ID, w.path)
-		}
-	}
-	if err := writeJSONLines(filepath.Join(sc.opt.Out, charis.SamplesFile), results); err != nil {
-		return nil, err
-	}
-	sum := sc.summarize(results)
+	sum := acc.summary(sc.provenance())
 	if err := writeJSON(filepath.Join(sc.opt.Out, charis.SummaryFile), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
 }
 
-// summarize aggregates results per variant with a bootstrap over subjects.
-func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
-	b := sc.opt.Config.Bootstrap
-	s := &charis.Summary{
-		Variants:  map[string]*charis.VariantSummary{},
-		Bootstrap: charis.BootstrapInfo{Unit: "subject", Draws: b.Draws, Seed: b.Seed, Confidence: b.Confidence},
-		Provenance: charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: absPath(sc.opt.Manifest),
-			ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
-			ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale},
-	}
+// provenance says what produced the run: inputs, encoders, the metric and its calibrations.
+func (sc *scorer) provenance() charis.Provenance {
+	p := charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: absPath(sc.opt.Manifest),
+		ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
+		ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale, Shard: sc.opt.Shard}
 	if sc.opt.Config.Version >= charis.MetricV2 {
-		s.Provenance.Calibrations = map[string]charis.Calibration{}
-		cals := sc.calibrations()
-		for _, axis := range []string{calIC, calPA, calTDSpread} {
-			cal := cals[axis]
+		p.Calibrations = map[string]charis.Calibration{}
+		for axis, cal := range sc.calibrations() {
 			if cal == nil || cal.Fit == nil {
-				lo, hi := 0.0, 1.0
-				if cal != nil {
-					lo, hi = cal.Lo, cal.Hi
-				}
-				s.Provenance.Uncalibrated = append(s.Provenance.Uncalibrated, axis)
-				s.Warnings = append(s.Warnings, fmt.Sprintf("%s has no fitted calibration (lo = %g, hi = %g), so its scores are not on the scale CHARIS v2 assumes: run charisbench calibrate (docs/validation.md)", axis, lo, hi))
+				p.Uncalibrated = append(p.Uncalibrated, axis)
 			}
 			if cal != nil {
-				s.Provenance.Calibrations[axis] = *cal
+				p.Calibrations[axis] = *cal
 			}
 		}
+		slices.Sort(p.Uncalibrated)
 	}
-	byVariant := map[string][]charis.SampleResult{}
-	for _, r := range results {
-		byVariant[r.Variant] = append(byVariant[r.Variant], r)
+	return p
+}
+
+// summarize aggregates results per variant with a bootstrap over subjects.
+func summarize(results []charis.SampleResult, prov charis.Provenance) *charis.Summary {
+	acc := newSummarizer()
+	for i := range results {
+		acc.add(&results[i])
 	}
-	for _, name := range slices.Sorted(maps.Keys(byVariant)) {
-		rs := byVariant[name]
-		v := &charis.VariantSummary{N: len(rs), Axes: map[string]charis.Stat{}, Classic: map[string]charis.Stat{}}
-		for _, r := range rs {
-			if r.Status != charis.StatusOK {
-				v.Failures++
-				v.Failed = append(v.Failed, r.ID)
-			}
+	return acc.summary(prov)
+}
+
+// summarizer gathers what a summary needs from results one at a time: per variant the
+// counts and failures, per subject the sum and count of every metric.
+type summarizer struct {
+	variants map[string]*variantAcc
+}
+
+type variantAcc struct {
+	n        int
+	failed   []string
+	subjects map[string]*subjectAcc
+}
+
+// subjectAcc holds one subject's sums and counts, per metric in charis.Metrics order.
+type subjectAcc struct {
+	sum []float64
+	n   []int
+}
+
+func newSummarizer() *summarizer { return &summarizer{variants: map[string]*variantAcc{}} }
+
+func (s *summarizer) add(r *charis.SampleResult) {
+	v := s.variants[r.Variant]
+	if v == nil {
+		v = &variantAcc{subjects: map[string]*subjectAcc{}}
+		s.variants[r.Variant] = v
+	}
+	v.n++
+	if r.Status != charis.StatusOK {
+		v.failed = append(v.failed, r.ID)
+		return
+	}
+	a := v.subjects[r.Subject]
+	if a == nil {
+		a = &subjectAcc{sum: make([]float64, len(charis.Metrics)), n: make([]int, len(charis.Metrics))}
+		v.subjects[r.Subject] = a
+	}
+	for m, name := range charis.Metrics {
+		if x, ok := r.Value(name); ok {
+			a.sum[m] += x
+			a.n[m]++
 		}
-		stats, counts, subjects := bootstrap(rs, charis.Metrics, b, name)
-		v.Subjects = subjects
-		if subjects > 0 {
+	}
+}
+
+func (s *summarizer) summary(prov charis.Provenance) *charis.Summary {
+	b := prov.MetricConfig.Bootstrap
+	sum := &charis.Summary{
+		Variants:   map[string]*charis.VariantSummary{},
+		Bootstrap:  charis.BootstrapInfo{Unit: "subject", Draws: b.Draws, Seed: b.Seed, Confidence: b.Confidence},
+		Provenance: prov,
+	}
+	for _, axis := range prov.Uncalibrated {
+		lo, hi := 0.0, 1.0
+		if cal, ok := prov.Calibrations[axis]; ok {
+			lo, hi = cal.Lo, cal.Hi
+		}
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s has no fitted calibration (lo = %g, hi = %g), so its scores are not on the scale CHARIS v2 assumes: run charisbench calibrate (docs/validation.md)", axis, lo, hi))
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.variants)) {
+		va := s.variants[name]
+		v := &charis.VariantSummary{N: va.n, Failures: len(va.failed), Failed: va.failed, Axes: map[string]charis.Stat{}, Classic: map[string]charis.Stat{}}
+		stats, counts := bootstrap(va.subjects, b, name)
+		v.Subjects = len(va.subjects)
+		if v.Subjects > 0 {
 			c := stats["charis"]
 			v.CHARIS = &c
 			if g, ok := stats["charis_geo"]; ok {
@@ -157,53 +227,33 @@ func (sc *scorer) summarize(results []charis.SampleResult) *charis.Summary {
 				v.Classic[c] = stats[c]
 			}
 		}
-		if subjects == 0 {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("variant %s: no sample was scored", name))
-		} else if subjects < minSubjectsForCI {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("variant %s: %d subjects; its intervals are unreliable", name, subjects))
+		switch {
+		case v.Subjects == 0:
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("variant %s: no sample was scored", name))
+		case v.Subjects < minSubjectsForCI:
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("variant %s: %d subjects; its intervals are unreliable", name, v.Subjects))
 		}
 		if v.Failures > 0 {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("variant %s: %d of %d samples failed", name, v.Failures, v.N))
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("variant %s: %d of %d samples failed", name, v.Failures, v.N))
 		}
-		s.Variants[name] = v
+		sum.Variants[name] = v
 	}
-	return s
+	return sum
 }
 
 // bootstrap computes each metric's mean over a variant's scored samples that have it (an
 // axis that does not apply to a sample is left out of that axis only) and a percentile
 // interval from draws that resample subjects with replacement (each draw's mean weighs a
-// subject by its samples). Seeded per variant. It returns, per metric, the stat and the
-// number of samples behind it, and the number of subjects with a scored sample.
-func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, map[string]int, int) {
-	names := slices.Sorted(slices.Values(metrics))
-	type acc struct {
-		sum []float64 // per metric, in names order
-		n   []int
-	}
-	bySubject := map[string]*acc{}
-	for _, r := range rs {
-		if r.Status != charis.StatusOK {
-			continue
-		}
-		a := bySubject[r.Subject]
-		if a == nil {
-			a = &acc{sum: make([]float64, len(names)), n: make([]int, len(names))}
-			bySubject[r.Subject] = a
-		}
-		for m, name := range names {
-			if v, ok := r.Value(name); ok {
-				a.sum[m] += v
-				a.n[m]++
-			}
-		}
-	}
+// subject by its samples). Seeded per variant. It returns, per metric of charis.Metrics,
+// the stat and the number of samples behind it.
+func bootstrap(bySubject map[string]*subjectAcc, b charis.BootstrapConfig, variant string) (map[string]charis.Stat, map[string]int) {
+	names := charis.Metrics
 	subjects := slices.Sorted(maps.Keys(bySubject))
 	out, counts := map[string]charis.Stat{}, map[string]int{}
 	if len(subjects) == 0 {
-		return out, counts, 0
+		return out, counts
 	}
-	accs := make([]*acc, len(subjects))
+	accs := make([]*subjectAcc, len(subjects))
 	for i, s := range subjects {
 		accs[i] = bySubject[s]
 	}
@@ -211,17 +261,17 @@ func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapCon
 	h.Write([]byte(variant))
 	r := rand.New(rand.NewPCG(b.Seed, h.Sum64()))
 	draws := make([][]float64, len(names))
-	counts0 := make([]int, len(subjects))
+	picks := make([]int, len(subjects))
 	sums := make([]float64, len(names))
 	ns := make([]int, len(names))
 	for range b.Draws {
-		clear(counts0)
+		clear(picks)
 		for range subjects {
-			counts0[r.IntN(len(subjects))]++
+			picks[r.IntN(len(subjects))]++
 		}
 		clear(sums)
 		clear(ns)
-		for i, c := range counts0 {
+		for i, c := range picks {
 			if c == 0 {
 				continue
 			}
@@ -243,13 +293,12 @@ func bootstrap(rs []charis.SampleResult, metrics []string, b charis.BootstrapCon
 			n += a.n[m]
 		}
 		counts[name] = n
-		d := draws[m]
-		if n == 0 || len(d) == 0 {
+		if n == 0 || len(draws[m]) == 0 {
 			continue
 		}
-		out[name] = charis.Stat{Mean: s / float64(n), CI: charis.PercentileCI(d, b.Confidence)}
+		out[name] = charis.Stat{Mean: s / float64(n), CI: charis.PercentileCI(draws[m], b.Confidence)}
 	}
-	return out, counts, len(subjects)
+	return out, counts
 }
 
 func absPath(p string) string {

@@ -233,20 +233,25 @@ func TestCacheGivesSameResults(t *testing.T) {
 }
 
 func TestBootstrapInterval(t *testing.T) {
-	var rs []charis.SampleResult
+	acc := newSummarizer()
 	for s := range 20 {
 		for k := range 3 {
 			v := float64(s%5) / 4
-			rs = append(rs, charis.SampleResult{ID: string(rune('a'+s)) + string(rune('0'+k)), Subject: string(rune('a' + s)), Status: charis.StatusOK, CHARIS: &v})
+			acc.add(&charis.SampleResult{ID: string(rune('a'+s)) + string(rune('0'+k)), Subject: string(rune('a' + s)), Variant: "v",
+				Status: charis.StatusOK, CHARIS: &v, Classic: &charis.Classic{}})
 		}
 	}
 	b := charis.DefaultMetricConfig().Bootstrap
-	stats, _, n := bootstrap(rs, []string{"charis"}, b, "v")
+	subjects := acc.variants["v"].subjects
+	stats, counts := bootstrap(subjects, b, "v")
 	st := stats["charis"]
-	if n != 20 || math.Abs(st.Mean-0.5) > 1e-12 || !(st.CI[0] < 0.5 && st.CI[1] > 0.5) || st.CI[1]-st.CI[0] > 0.5 {
-		t.Fatalf("n %d, stat %+v", n, st)
+	if len(subjects) != 20 || counts["charis"] != 60 || math.Abs(st.Mean-0.5) > 1e-12 || !(st.CI[0] < 0.5 && st.CI[1] > 0.5) || st.CI[1]-st.CI[0] > 0.5 {
+		t.Fatalf("subjects %d, n %d, stat %+v", len(subjects), counts["charis"], st)
 	}
-	again, _, _ := bootstrap(rs, []string{"charis"}, b, "v")
+	if _, ok := stats["ic"]; ok || counts["ic"] != 0 {
+		t.Fatal("an axis no sample has got a stat")
+	}
+	again, _ := bootstrap(subjects, b, "v")
 	if again["charis"] != st {
 		t.Fatal("bootstrap not deterministic for a seed")
 	}

@@ -115,24 +115,63 @@ func (w *work) writeLines(vals ...any) error {
 
 func (w *work) close() error { return w.f.Close() }
 
-// each calls f for every record in the log, in file order.
-func (w *work) each(f func(*record) error) error {
+// each calls f for every record in the log, in file order, with the record's byte offset.
+func (w *work) each(f func(r *record, offset int64) error) error {
 	rf, err := os.Open(w.path)
 	if err != nil {
 		return err
 	}
 	defer rf.Close()
-	sc := bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	sc.Scan() // header
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+	br := bufio.NewReaderSize(rf, 1<<20)
+	head, err := br.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.path, err)
+	}
+	off := int64(len(head))
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF && len(line) == 0 {
+			return nil
+		}
+		if err != nil && err != io.EOF {
 			return fmt.Errorf("%s: %w", w.path, err)
 		}
-		if err := f(&r); err != nil {
+		var r record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return fmt.Errorf("%s: %w", w.path, err)
+		}
+		if err := f(&r, off); err != nil {
 			return err
 		}
+		off += int64(len(line))
 	}
-	return sc.Err()
 }
+
+// reader reads records of the log at byte offsets (those each reported).
+type reader struct {
+	f  *os.File
+	br *bufio.Reader
+}
+
+func (w *work) reader() (*reader, error) {
+	f, err := os.Open(w.path)
+	if err != nil {
+		return nil, err
+	}
+	return &reader{f: f, br: bufio.NewReaderSize(nil, 64<<10)}, nil
+}
+
+func (r *reader) at(off int64) (*record, error) {
+	r.br.Reset(io.NewSectionReader(r.f, off, 1<<62))
+	line, err := r.br.ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	var rec record
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return nil, fmt.Errorf("%s at byte %d: %w", r.f.Name(), off, err)
+	}
+	return &rec, nil
+}
+
+func (r *reader) close() error { return r.f.Close() }
