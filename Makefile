@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort torch test lint demo bench bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort torch slurm test lint demo bench bench-scale bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
@@ -33,8 +33,12 @@ lint:
 torch:
 	scripts/need-debs.sh "PyTorch for $(PY)" "$(PY) -c 'import torch, numpy, PIL' && dpkg -s libopenblas0-serial" python3-torch python3-numpy python3-pil libopenblas0-serial
 
-test: ort lint torch
-	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 $(GO) test ./...
+# A single-node Slurm for the scale-out test (scripts/slurm-cluster.sh starts it per test).
+slurm:
+	scripts/need-debs.sh "Slurm and munge" "command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged" slurmctld slurmd slurm-client munge
+
+test: ort lint torch slurm
+	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
 
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo
@@ -44,6 +48,11 @@ demo: ort build
 bench: ort
 	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench . -benchtime 3s ./charis/preprocess/ ./metrics/encoder/
 	CHARISBENCH_REQUIRE_ORT=1 $(GO) test -run '^$$' -bench Score -benchtime 2x ./metrics/score/
+
+# Peak RSS of scoring 10,000 and 100,000 samples (warm cache) and the bytes per sample the
+# larger adds: memory must not grow with the manifest beyond a few KB per sample.
+bench-scale: ort build
+	scripts/bench-scale.sh $(BIN) out/bench-scale
 
 # flowdit's train step against the same model in PyTorch, one thread each; last line ratio=X.
 bench-generator:

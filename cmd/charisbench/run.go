@@ -5,15 +5,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/ablations"
+	"github.com/charisbench/charisbench/ablations/cluster"
+	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/generators/flowdit"
 	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/score"
 )
 
 func newRunCmd() *cobra.Command {
@@ -22,6 +24,7 @@ func newRunCmd() *cobra.Command {
 		o         ablations.Options
 		variants  []string
 		shard     string
+		shards    int
 		resume    bool
 		cachePath string
 		device    string
@@ -37,7 +40,9 @@ never duplicates a sample. The report (tables, plots, report.html and the paper'
 lands in OUT/report.
 
 --shard i/n runs every n-th variant starting at i (0-based) for splitting a grid across
-machines; 'charisbench merge' joins the shards' folders and writes the report.`,
+machines; --shard auto takes i and n from a Slurm job array or a Kubernetes Indexed Job
+(docs/scale.md, 'charisbench plan'); 'charisbench merge' joins the shards' folders and
+writes the report.`,
 		Example: `  charisbench run examples/charis-world/ablations.yaml
   charisbench run ablations.yaml --resume --only score --variants masked,full
   charisbench run ablations.yaml --shard 0/2     # and --shard 1/2 elsewhere, then merge`,
@@ -52,15 +57,12 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 					return err
 				}
 			}
-			if shard != "" {
-				i, n, ok := strings.Cut(shard, "/")
-				o.Shard, err = strconv.Atoi(i)
-				if err == nil {
-					o.Shards, err = strconv.Atoi(n)
-				}
-				if !ok || err != nil || o.Shards < 1 || o.Shard < 0 || o.Shard >= o.Shards {
-					return fmt.Errorf("--shard: want i/n with 0 <= i < n, got %q", shard)
-				}
+			sh, err := cluster.ParseShard(shard, shards, os.Getenv)
+			if err != nil {
+				return err
+			}
+			if sh != nil {
+				o.Shard, o.Shards = sh.Index, sh.Count
 			}
 			if _, err := os.Stat(filepath.Join(f.OutDir(), "variants")); err == nil && !resume {
 				return fmt.Errorf("%s holds an earlier run: pass --resume to continue it (finished stages are kept), or set out: elsewhere", f.OutDir())
@@ -98,7 +100,8 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 	fl := c.Flags()
 	fl.StringVar(&o.Only, "only", "", "run one stage only: train, generate, score or report")
 	fl.StringSliceVar(&variants, "variants", nil, "run these variants only (comma-separated names)")
-	fl.StringVar(&shard, "shard", "", "run shard i of n (i/n, 0-based)")
+	fl.StringVar(&shard, "shard", "", "run shard i of n (i/n, 0-based), or auto: from the scheduler (Slurm array, Kubernetes Indexed Job)")
+	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")
 	fl.BoolVar(&resume, "resume", false, "continue the run already in the output folder")
 	fl.StringVar(&cachePath, "cache", "", "embedding cache (default: OUT/cache.sqlite)")
 	fl.StringVar(&out, "out", "", "run folder (default: the file's out:, else runs/NAME beside the file)")
@@ -110,29 +113,60 @@ machines; 'charisbench merge' joins the shards' folders and writes the report.`,
 func newMergeCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
-		Use:     "merge ABLATIONS.yaml SHARD_OUT...",
-		Short:   "Join the run folders of shards and write the report",
-		Example: "  charisbench merge ablations.yaml shard0/runs/demo shard1/runs/demo",
-		Args:    cobra.MinimumNArgs(2),
+		Use:   "merge [ABLATIONS.yaml] SHARD_DIR... [--out DIR]",
+		Short: "Join sharded runs: scored shards (score --shard) or ablation shards (run --shard)",
+		Long: `Join the folders of shards into one run.
+
+Scored shards (charisbench score --shard i/n): --out DIR gets samples.jsonl in manifest order
+and summary.json over all samples, equal to an unsharded run's but for the provenance. It
+refuses shards of different manifests, metric configs, encoders or calibrations, a shard
+missing or given twice, and a sample missing or scored twice.
+
+Ablation shards (charisbench run --shard): name the ablations file first; every variant must
+be scored in exactly one shard; the report is written over all variants.`,
+		Example: `  charisbench merge --out runs/merged shards/0 shards/1 shards/2 shards/3
+  charisbench merge ablations.yaml shard0/runs/demo shard1/runs/demo`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			f, err := ablations.Load(args[0])
+			if ext := strings.ToLower(filepath.Ext(args[0])); ext == ".yaml" || ext == ".yml" {
+				return mergeAblations(c, args[0], args[1:], out)
+			}
+			if out == "" {
+				return fmt.Errorf("--out is required to merge scored shards")
+			}
+			sum, err := score.Merge(out, args)
 			if err != nil {
 				return err
 			}
-			if out != "" {
-				if f.Out, err = filepath.Abs(out); err != nil {
-					return err
-				}
-			}
-			res, err := ablations.Merge(f, args[1:])
-			if err != nil {
+			if err := score.WriteTable(c.OutOrStdout(), sum); err != nil {
 				return err
 			}
-			return printResult(c, res)
+			fmt.Fprintf(c.OutOrStdout(), "merged %d shards into %s/%s and %s/%s\n", len(args), out, charis.SamplesFile, out, charis.SummaryFile)
+			return nil
 		},
 	}
-	c.Flags().StringVar(&out, "out", "", "run folder to merge into (default: the file's out:, else runs/NAME beside the file)")
+	c.Flags().StringVar(&out, "out", "", "folder of the merged run (for ablations: default the file's out:, else runs/NAME)")
 	return c
+}
+
+func mergeAblations(c *cobra.Command, file string, shards []string, out string) error {
+	if len(shards) == 0 {
+		return fmt.Errorf("name the shards' run folders after %s", file)
+	}
+	f, err := ablations.Load(file)
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		if f.Out, err = filepath.Abs(out); err != nil {
+			return err
+		}
+	}
+	res, err := ablations.Merge(f, shards)
+	if err != nil {
+		return err
+	}
+	return printResult(c, res)
 }
 
 func printResult(c *cobra.Command, res *ablations.Result) error {

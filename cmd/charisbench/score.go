@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/charisbench/charisbench/ablations/cluster"
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics/score"
 )
@@ -17,6 +18,8 @@ func newScoreCmd() *cobra.Command {
 	var (
 		sf          scoringFlags
 		opt         score.Options
+		shard       string
+		shards      int
 		strict      bool
 		maxFailures float64
 		x100        bool
@@ -48,6 +51,10 @@ re-scoring the same inputs is fast.`,
 			}
 			if !(maxFailures >= 0 && maxFailures <= 1) {
 				return fmt.Errorf("--max-failures must be a fraction in [0, 1], got %v", maxFailures)
+			}
+			var err error
+			if opt.Shard, err = cluster.ParseShard(shard, shards, os.Getenv); err != nil {
+				return err
 			}
 			set, err := sf.open()
 			if err != nil {
@@ -96,6 +103,8 @@ re-scoring the same inputs is fast.`,
 	fl.BoolVar(&x100, "x100", false, "print classic metrics (DINO, CLIP-I, CLIP-T) ×100, as DreamBench++ does")
 	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
 	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
+	fl.StringVar(&shard, "shard", "", "score shard i of n only (i/n, 0-based; subjects stay whole), or auto: from a Slurm array or Kubernetes Indexed Job; join with merge")
+	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")
 	sf.register(c)
 	return c
 }
