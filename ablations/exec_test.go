@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,17 +12,13 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/internal/testprog"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
 // fakegen builds the protocol-2 test program of generators/external.
 func fakegen(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fakegen")
-	if out, err := exec.Command("go", "build", "-o", bin, "../generators/external/testdata/fakegen").CombinedOutput(); err != nil {
-		t.Fatalf("building fakegen: %v\n%s", err, out)
-	}
-	return bin
+	return testprog.Build(t, "../generators/external/testdata/fakegen")
 }
 
 func execV2File(t *testing.T, bin, out, extra string) *File {

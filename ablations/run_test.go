@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/generators/flowdit"
 	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/internal/testprog"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
@@ -28,15 +28,8 @@ func tinyBase(t *testing.T) string {
 	return dir
 }
 
-// execGen builds the exec-protocol test program.
-func execGen(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "execgen")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/execgen").CombinedOutput(); err != nil {
-		t.Fatalf("building the exec test generator: %v\n%s", err, out)
-	}
-	return bin
-}
+// execGen builds the exec-protocol (version 1) test program.
+func execGen(t *testing.T) string { return testprog.Build(t, "./testdata/execgen") }
 
 func demoFile(t *testing.T, base, execBin, out string) *File {
 	t.Helper()

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/charisbench/charisbench/internal/testprog"
 )
 
 // asCharisbench makes the test binary act as charisbench when the environment says so, so
@@ -30,10 +32,7 @@ func TestMain(m *testing.M) {
 func TestKillDuringGeneration(t *testing.T) {
 	needORT(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fakegen")
-	if out, err := exec.Command("go", "build", "-o", bin, root+"/generators/external/testdata/fakegen").CombinedOutput(); err != nil {
-		t.Fatalf("building fakegen: %v\n%s", err, out)
-	}
+	bin := testprog.Build(t, root+"/generators/external/testdata/fakegen")
 	out := filepath.Join(dir, "run")
 	yaml := filepath.Join(dir, "ablations.yaml")
 	os.WriteFile(yaml, []byte(fmt.Sprintf(`version: 1

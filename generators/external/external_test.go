@@ -3,22 +3,16 @@ package external
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charisbench/charisbench/internal/testprog"
 )
 
-// fakegen builds the protocol test program once per test binary.
-func fakegen(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fakegen")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fakegen").CombinedOutput(); err != nil {
-		t.Fatalf("building fakegen: %v\n%s", err, out)
-	}
-	return bin
-}
+// fakegen builds the protocol test program.
+func fakegen(t *testing.T) string { return testprog.Build(t, "./testdata/fakegen") }
 
 func requests(t *testing.T, n int) []GenerateRequest {
 	t.Helper()
