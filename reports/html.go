@@ -23,7 +23,8 @@ const thumbSide = 128
 const examplesPerEnd = 3
 
 type htmlCell struct {
-	Text string
+	Text string // the mean
+	Sub  string // ± half the interval, and (n=…) where an axis applies to fewer samples: a second, smaller line
 	Best bool
 }
 
@@ -60,7 +61,7 @@ var page = template.Must(template.New("report").Parse(`<!doctype html>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:right}
-.scroll{overflow-x:auto;max-width:100%}
+.scroll{overflow-x:auto;max-width:100%}small{color:#666;font-size:11px}
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
@@ -74,9 +75,9 @@ encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{
 {{range .Warnings}}<p class="warn">warning: {{.}}</p>{{end}}
 <h2>Scores</h2>
 <div class="scroll"><table><tr><th>variant</th><th>n</th><th>failures</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td>{{.Label}}</td><td>{{.N}}</td><td>{{.Failures}}</td>{{range .Cells}}<td>{{if .Best}}<b>{{.Text}}</b>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Label}}</td><td>{{.N}}</td><td>{{.Failures}}</td>{{range .Cells}}<td>{{if .Best}}<b>{{.Text}}</b>{{else}}{{.Text}}{{end}}{{with .Sub}}<br><small>{{.}}</small>{{end}}</td>{{end}}</tr>
 {{end}}</table></div>
-<p>Means over scored samples; ± is half the 95% bootstrap interval (subjects resampled); best per column in bold;
+<p>Means over scored samples; below each, ± half the 95% bootstrap interval (subjects resampled); best per column in bold;
 (n=…): the samples an axis applies to, where fewer (CF is left out where the prompt licenses a colour change).</p>
 <h2>Plots</h2><div class="plots">{{range .Plots}}<img src="{{.}}" alt="plot">{{end}}</div>
 <h2>Best and worst samples per variant (by CHARIS)</h2>
@@ -107,7 +108,14 @@ func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte) erro
 		hr := htmlRow{Label: r.Label, N: r.Summary.N, Failures: r.Summary.Failures, Failed: r.Summary.Failed}
 		for _, c := range Columns {
 			s, ok := r.Stat(c.Key)
-			hr.Cells = append(hr.Cells, htmlCell{Text: cell(r, c.Key, "%s ± %s"), Best: ok && s.Mean == b[c.Key]})
+			hc := htmlCell{Text: "–", Best: ok && s.Mean == b[c.Key]}
+			if ok {
+				hc.Text, hc.Sub = fmt.Sprintf(meanFormat, s.Mean), "± "+fmt.Sprintf(meanFormat, halfWidth(s))
+				if n, partial := r.AxisN(c.Key); partial {
+					hc.Sub += fmt.Sprintf(" (n=%d)", n)
+				}
+			}
+			hr.Cells = append(hr.Cells, hc)
 		}
 		hr.Best, hr.Worst = examples(r)
 		pg.Rows = append(pg.Rows, hr)
