@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sample is one row of a sample manifest (JSON lines): a reference image, a prompt, and
@@ -26,7 +27,12 @@ type Sample struct {
 	// World holds charis-world ground truth (identity, transformations, perturbation)
 	// when the sample comes from `charisbench world build`.
 	World json.RawMessage `json:"world,omitempty"`
+
+	badText bool // its manifest line was not valid UTF-8 (JSON decoding would hide that)
 }
+
+// ValidText reports whether the sample's text came from valid UTF-8.
+func (s *Sample) ValidText() bool { return !s.badText && utf8.ValidString(s.Prompt) }
 
 // WriteSamples writes samples as JSON lines.
 func WriteSamples(w io.Writer, samples []Sample) error {
@@ -120,6 +126,7 @@ func ReadSamples(path string) ([]Sample, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, &FieldError{File: path, Line: line, Msg: "not a sample: " + err.Error()}
 		}
+		s.badText = !utf8.Valid(text)
 		out = append(out, s)
 		lines = append(lines, line)
 	}

@@ -91,7 +91,7 @@ func (f *runtimeFlags) register(c *cobra.Command) {
 	fl.IntVar(&f.gpu, "gpu", 0, "CUDA device id, with --device cuda or auto")
 	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: ONNX Runtime's default)")
 	fl.IntVar(&f.batch, "batch", encoder.DefaultBatchSize, "images or prompts per encoder batch")
-	fl.StringVar(&f.library, "ort-lib", "", "libonnxruntime to load (default: $"+encoder.LibraryEnv+", then the one `make ort` installs)")
+	fl.StringVar(&f.library, "ort-lib", "", "libonnxruntime to load (default: $"+encoder.LibraryEnv+", then the one 'make ort' installs)")
 }
 
 func (f *runtimeFlags) open() (*encoder.Runtime, error) {

@@ -32,6 +32,10 @@ import (
 // DefaultChunk is how many samples move through the pipeline together.
 const DefaultChunk = 32
 
+// DefaultMaxFileBytes bounds an image or mask file (camera JPEGs are a few MB; 256 MiB is
+// far past any real one and still fits in memory).
+const DefaultMaxFileBytes = 256 << 20
+
 // Options configure a scoring run.
 type Options struct {
 	Manifest     string // sample manifest, .jsonl or .csv
@@ -43,6 +47,7 @@ type Options struct {
 	Workers      int           // decoding goroutines; 0: GOMAXPROCS
 	Chunk        int           // samples per pipeline step; 0: DefaultChunk
 	MaxPixels    int           // image size limit; 0: imageio's default
+	MaxFileBytes int64         // largest image or mask file read; 0: DefaultMaxFileBytes
 	ClassicScale float64       // 1 (raw cosines) or 100
 	Restart      bool          // discard a partial run of other inputs in Out
 	Shard        *charis.Shard // score this shard of the manifest only (Merge joins shards); nil: all
@@ -80,6 +85,9 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	}
 	if opt.ClassicScale == 0 {
 		opt.ClassicScale = 1
+	}
+	if opt.MaxFileBytes <= 0 {
+		opt.MaxFileBytes = DefaultMaxFileBytes
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()

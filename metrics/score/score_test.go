@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/world"
@@ -254,5 +256,50 @@ func TestBootstrapInterval(t *testing.T) {
 	again, _ := bootstrap(subjects, b, "v")
 	if again["charis"] != st {
 		t.Fatal("bootstrap not deterministic for a seed")
+	}
+}
+
+// TestFilesThatNeverEnd: a reference that is /dev/zero or a FIFO, a file over the size
+// limit, and a prompt that is not UTF-8 are each their sample's error, found before any
+// read, and the run finishes (a FIFO would otherwise block it for good).
+func TestFilesThatNeverEnd(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 3, 2)
+	samples, err := charis.ReadSamples(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "large.png"), make([]byte, 4096), 0o644)
+	samples[0].Reference = "/dev/zero"
+	samples[1].Generated = "fifo.png"
+	samples[2].Generated = "large.png"
+	samples[3].Prompt = "the character, BAD turned left"
+	var buf bytes.Buffer
+	charis.WriteSamples(&buf, samples)
+	// Raw bytes that are not UTF-8 (JSON encoding would have replaced them).
+	os.WriteFile(filepath.Join(dir, "manifest.jsonl"), bytes.Replace(buf.Bytes(), []byte("BAD"), []byte("\xff\xfe"), 1), 0o644)
+	opt := options(t, rt, dir)
+	opt.MaxFileBytes = 2048
+	done := make(chan error, 1)
+	go func() { _, err := Run(context.Background(), opt); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the run did not finish: a sample blocked it")
+	}
+	want := []string{"reference: /dev/zero is not a regular file", "generated: fifo.png is not a regular file",
+		"generated: large.png is 4096 bytes, over the limit of 2048", "prompt: not valid UTF-8"}
+	rs := readResults(t, opt.Out)
+	for i, w := range want {
+		if rs[i].Status != charis.StatusError || !strings.Contains(rs[i].Reason, w) {
+			t.Errorf("sample %d: status %s reason %q, want error %q", i, rs[i].Status, rs[i].Reason, w)
+		}
 	}
 }
