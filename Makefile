@@ -8,15 +8,20 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort torch slurm test lint demo bench bench-scale bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort jpeg torch slurm test lint demo bench bench-scale bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
 build: $(BIN)
 
 # Sources, and the files compiled in with go:embed (the world's encoders, the CLIP vocabulary).
-$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum
+$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum | jpeg
 	$(GO) build -o $(BIN) ./cmd/charisbench
+
+# libjpeg-turbo's TurboJPEG headers: JPEG decodes as Pillow does (charis/imageio/turbojpeg).
+# Without them, build with -tags noturbojpeg for Go's approximate decoder.
+jpeg:
+	scripts/need-debs.sh "libjpeg-turbo's TurboJPEG headers" "test -e /usr/include/turbojpeg.h" libturbojpeg0-dev
 
 # The ONNX Runtime shared library, from the onnxruntime-node npm package, sha256-checked.
 ort: $(ORT_LIB)
@@ -24,7 +29,7 @@ ort: $(ORT_LIB)
 $(ORT_LIB): scripts/fetch-ort.sh
 	scripts/fetch-ort.sh $(ORT_DIR)
 
-lint:
+lint: jpeg
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
@@ -39,6 +44,7 @@ slurm:
 
 test: ort lint torch slurm
 	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
+	$(GO) test -tags noturbojpeg ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG fallback
 
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo

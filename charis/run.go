@@ -165,6 +165,8 @@ type Provenance struct {
 	Uncalibrated []string               `json:"uncalibrated,omitempty"`
 	// Shard is set in a shard's run (score --shard): which part of the manifest it holds.
 	Shard *Shard `json:"shard,omitempty"`
+	// JPEGDecoder names the JPEG decoder (libjpeg-turbo as Pillow, or Go's fallback).
+	JPEGDecoder string `json:"jpeg_decoder,omitempty"`
 }
 
 // Shard is part i of n of a manifest: the samples of every n-th subject, counting subjects
@@ -197,6 +199,9 @@ func (s Shard) Select(samples []Sample) []int {
 func (p *Provenance) SameSetup(q *Provenance) error {
 	if p.MetricConfigHash != q.MetricConfigHash {
 		return fmt.Errorf("the runs use different metric configs (%.12s vs %.12s)", p.MetricConfigHash, q.MetricConfigHash)
+	}
+	if p.JPEGDecoder != q.JPEGDecoder {
+		return fmt.Errorf("the runs decode JPEG differently (%q vs %q)", p.JPEGDecoder, q.JPEGDecoder)
 	}
 	if p.ClassicScale != q.ClassicScale {
 		return fmt.Errorf("classic metrics scaled differently (%g vs %g)", p.ClassicScale, q.ClassicScale)

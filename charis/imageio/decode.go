@@ -25,6 +25,8 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp" // registers WebP
+
+	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 )
 
 // DefaultMaxPixels is Pillow's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS).
@@ -98,6 +100,16 @@ func Decode(data []byte, path string, opt Options) (img *image.RGBA, err error) 
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, &Error{Path: path, Kind: ErrTooLarge,
 			Err: fmt.Errorf("%dx%d = %d pixels > %d", cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), maxPixels)}
+	}
+	if format == "jpeg" && turbojpeg.Available {
+		pix, w, h, err := turbojpeg.Decode(data)
+		switch {
+		case err == nil:
+			rgb := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+			return orient(rgb, exifOrientation(format, data)), nil
+		case !errors.Is(err, turbojpeg.ErrUnsupported):
+			return nil, &Error{Path: path, Kind: ErrCorrupt, Err: err}
+		} // CMYK and YCCK: Go's decoder below
 	}
 	var src image.Image
 	if format == "gif" {

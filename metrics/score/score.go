@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 	"github.com/charisbench/charisbench/charis/preprocess"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
@@ -216,7 +217,7 @@ func (sc *scorer) sessions() error {
 // once per run.
 func (sc *scorer) setupHash() string {
 	h := sha256.New()
-	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels)
+	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name)
 	for _, r := range charis.Roles {
 		fmt.Fprintln(h, r, sc.encShas[string(r)])
 		if e := sc.opt.Models.Encoder(r); e != nil && e.Calibration != nil {
