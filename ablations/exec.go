@@ -123,6 +123,18 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 		return err
 	}
 	work := r.generatingDir()
+	if _, err := os.Stat(work); os.IsNotExist(err) {
+		// A finished stage being redone (a new benchmark row, a changed setting) starts from
+		// its images: requests whose content did not change are not asked again.
+		if _, err := os.Stat(filepath.Join(r.generated(), "journal.jsonl")); err == nil {
+			if err := os.Remove(filepath.Join(r.generated(), keyFile)); err != nil {
+				return err
+			}
+			if err := os.Rename(r.generated(), work); err != nil {
+				return err
+			}
+		}
+	}
 	images := filepath.Join(work, "images")
 	if err := os.MkdirAll(images, 0o755); err != nil {
 		return err
@@ -184,6 +196,10 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 			}
 		}
 		todo = append(todo, p.req)
+		// An image left by an earlier request of other content must not stand in for this one.
+		if err := os.Remove(p.req.Out); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 	}
 	r.o.Log.Info("exec generate", "variant", r.v.Name, "requests", len(todo), "already answered", len(plan)-len(todo))
 	if len(todo) > 0 {

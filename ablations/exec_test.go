@@ -132,6 +132,20 @@ func TestExecV2(t *testing.T) {
 	if got := logged(t, log); len(got) != 8 {
 		t.Fatalf("after changing steps, %d requests, want all 8 of the variant", len(got))
 	}
+
+	// A third seed per prompt: only the new images are asked for; the finished ones stay.
+	os.Remove(log)
+	f.Generators[0].SamplesPerPrompt = 3
+	if _, err := Run(context.Background(), f, Options{Runtime: rt, Variants: []string{"rank=2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := logged(t, log); len(got) != 4 || !strings.HasSuffix(got[0], "_g2") {
+		t.Fatalf("after adding a seed, requested %v, want the 4 _g2 images only", got)
+	}
+	rows, err = charis.ReadManifest(filepath.Join(out, "variants", "rank=2", "generated", "manifest.jsonl"))
+	if err != nil || len(rows) != 12 {
+		t.Fatalf("generated manifest: %d rows, want 12 (%v)", len(rows), err)
+	}
 }
 
 func readString(t *testing.T, p string) string {
