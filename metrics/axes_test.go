@@ -115,7 +115,11 @@ func TestNoveltyAndTD(t *testing.T) {
 	for i := range img.Pix {
 		img.Pix[i] = uint8(i * 7)
 	}
-	n, err := Novelty(img, img, 128)
+	gray, err := GrayResized(img, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Novelty(gray, gray)
 	if err != nil || math.Abs(n) > tol {
 		t.Fatalf("copy of the reference: novelty %v (err %v), want 0", n, err)
 	}

@@ -9,26 +9,18 @@ import (
 )
 
 // Novelty is TD's first half: 1 − max(0, SSIM(R, G)) on gray images resized to size×size
-// (Pillow's "L" conversion, bicubic). A copy of the reference scores 0.
-func Novelty(r, g *image.RGBA, size int) (float64, error) {
-	a, err := grayResized(r, size)
-	if err != nil {
-		return 0, err
-	}
-	b, err := grayResized(g, size)
-	if err != nil {
-		return 0, err
-	}
-	s, err := ssim.SSIM(a, b, 255)
+// (Pillow's "L" conversion, bicubic; GrayResized). A copy of the reference scores 0.
+func Novelty(r, g ssim.Gray) (float64, error) {
+	s, err := ssim.SSIM(r, g, 255)
 	if err != nil {
 		return 0, err
 	}
 	return 1 - max(0, s), nil
 }
 
-// grayResized converts to Pillow's "L" (ITU-R 601-2 luma, fixed point) and resizes the
-// gray image with Pillow's bicubic filter.
-func grayResized(img *image.RGBA, size int) (ssim.Gray, error) {
+// GrayResized converts to Pillow's "L" (ITU-R 601-2 luma, fixed point) and resizes the
+// gray image to size×size with Pillow's bicubic filter: what Novelty compares.
+func GrayResized(img *image.RGBA, size int) (ssim.Gray, error) {
 	b := img.Rect
 	gray := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	for y := 0; y < b.Dy(); y++ {

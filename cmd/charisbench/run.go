@@ -29,6 +29,7 @@ func newRunCmd() *cobra.Command {
 		cachePath string
 		device    string
 		out       string
+		profile   string
 	)
 	c := &cobra.Command{
 		Use:   "run ABLATIONS.yaml",
@@ -57,6 +58,11 @@ writes the report.`,
 					return err
 				}
 			}
+			stopProfile, err := cpuProfile(profile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			sh, err := cluster.ParseShard(shard, shards, os.Getenv)
 			if err != nil {
 				return err
@@ -104,6 +110,7 @@ writes the report.`,
 	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")
 	fl.BoolVar(&resume, "resume", false, "continue the run already in the output folder")
 	fl.StringVar(&cachePath, "cache", "", "embedding cache (default: OUT/cache.sqlite)")
+	fl.StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
 	fl.StringVar(&out, "out", "", "run folder (default: the file's out:, else runs/NAME beside the file)")
 	fl.StringVar(&device, "gen-device", string(flowdit.CPU), "where flowdit trains and samples: cpu or cuda")
 	rf.register(c)

@@ -21,6 +21,7 @@ func newScoreCmd() *cobra.Command {
 		shard       string
 		shards      int
 		maxFileMB   int64
+		profile     string
 		strict      bool
 		maxFailures float64
 		x100        bool
@@ -57,7 +58,11 @@ re-scoring the same inputs is fast.`,
 				return fmt.Errorf("--max-file-mb must be positive, got %d", maxFileMB)
 			}
 			opt.MaxFileBytes = maxFileMB << 20
-			var err error
+			stopProfile, err := cpuProfile(profile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			if opt.Shard, err = cluster.ParseShard(shard, shards, os.Getenv); err != nil {
 				return err
 			}
@@ -108,6 +113,7 @@ re-scoring the same inputs is fast.`,
 	fl.BoolVar(&x100, "x100", false, "print classic metrics (DINO, CLIP-I, CLIP-T) ×100, as DreamBench++ does")
 	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
 	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
+	fl.StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
 	fl.Int64Var(&maxFileMB, "max-file-mb", score.DefaultMaxFileBytes>>20, "largest image or mask file read, in MiB (a larger one is that sample's error)")
 	fl.StringVar(&shard, "shard", "", "score shard i of n only (i/n, 0-based; subjects stay whole), or auto: from a Slurm array or Kubernetes Indexed Job; join with merge")
 	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")

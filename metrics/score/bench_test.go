@@ -1,11 +1,16 @@
 package score
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics/cache"
 )
 
@@ -43,4 +48,54 @@ func BenchmarkScore(b *testing.B) {
 	b.ReportMetric(float64(n)/cold.Seconds(), "cold_samples/s")
 	b.ReportMetric(float64(n)/warm.Seconds(), "warm_samples/s")
 	b.ReportMetric(cold.Seconds()/warm.Seconds(), "warm_speedup")
+}
+
+// BenchmarkScoreDreamBench scores camera photos cold: the 30 DreamBench photos of
+// ../shared, each the reference of 4 samples whose generated images are other subjects'
+// photos (687-2048 px JPEGs), with the tiny test encoders without segmenter or IQA (224 px
+// inputs), no cache. Decoding and preprocessing dominate; reports samples/s.
+func BenchmarkScoreDreamBench(b *testing.B) {
+	rt := openRuntime(b)
+	photos, err := filepath.Glob("../../../shared/data/dreambench/*/*.jpg")
+	if err != nil || len(photos) != 30 {
+		b.Fatalf("DreamBench photos (../shared beside the checkout): %d found, %v", len(photos), err)
+	}
+	var samples []charis.Sample
+	for i, ref := range photos {
+		for k := range 4 {
+			gen := photos[(i+k+1)%len(photos)]
+			samples = append(samples, charis.Sample{ID: fmt.Sprintf("%02d_%d", i, k), Subject: fmt.Sprint(i), Variant: "v",
+				Reference: abs(b, ref), Generated: abs(b, gen), Prompt: fmt.Sprintf("a photo, prompt %d", k)})
+		}
+	}
+	dir := b.TempDir()
+	manifest := filepath.Join(dir, "manifest.jsonl")
+	var buf bytes.Buffer
+	charis.WriteSamples(&buf, samples)
+	os.WriteFile(manifest, buf.Bytes(), 0o644)
+	m, err := charis.LoadModelManifest("../../testdata/models/models.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Encoders = slices.DeleteFunc(m.Encoders, func(e charis.EncoderSpec) bool {
+		return e.Role == charis.RoleSegmenter || e.Role == charis.RoleIQA
+	})
+	var total time.Duration
+	for b.Loop() {
+		opt := Options{Manifest: manifest, Models: m, Config: charis.DefaultMetricConfig(), Out: b.TempDir(), Runtime: rt}
+		start := time.Now()
+		if _, err := Run(context.Background(), opt); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(len(samples)*b.N)/total.Seconds(), "samples/s")
+}
+
+func abs(b *testing.B, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
 }

@@ -135,39 +135,48 @@ func decodeRow(b []byte) ([]float32, []int, error) {
 	return row, shape, err
 }
 
-// texts embeds prompts with the CLIP text encoder, through the cache.
+// texts embeds prompts with the CLIP text encoder, through the cache. Each distinct text is
+// looked up and encoded once (a one-clause prompt is also its own clause; prompts repeat
+// across variants).
 func (sc *scorer) texts(texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	key := func(t string) string { return sha([]byte(t)) + "|" + sc.encShas[string(charis.RoleCLIPText)] + "|text" }
+	vecs := map[string][]float32{}
 	var miss []string
-	var missIdx []int
-	for i, t := range texts {
+	for _, t := range texts {
+		if _, seen := vecs[t]; seen {
+			continue
+		}
+		vecs[t] = nil
 		if sc.opt.Cache != nil {
 			if b, ok, _ := sc.opt.Cache.Get(kindEmbedding, key(t)); ok {
 				if v, err := cache.DecodeFloats(b); err == nil {
-					out[i] = v
+					vecs[t] = v
 					continue
 				}
 			}
 		}
-		miss, missIdx = append(miss, t), append(missIdx, i)
+		miss = append(miss, t)
 	}
 	if len(miss) > 0 {
 		if err := sc.sessions(); err != nil {
 			return nil, err
 		}
-		t, err := sc.clipText.EncodeTexts(miss)
+		enc, err := sc.clipText.EncodeTexts(miss)
 		if err != nil {
 			return nil, err
 		}
-		for j, i := range missIdx {
-			out[i] = t.Row(j)
+		for j, t := range miss {
+			vecs[t] = enc.Row(j)
 			if sc.opt.Cache != nil {
-				if err := sc.opt.Cache.Put(kindEmbedding, key(miss[j]), cache.EncodeFloats(out[i])); err != nil {
+				if err := sc.opt.Cache.Put(kindEmbedding, key(t), cache.EncodeFloats(vecs[t])); err != nil {
 					sc.opt.Log.Warn("cache write failed", "err", err)
 				}
 			}
 		}
+	}
+	for i, t := range texts {
+		out[i] = vecs[t]
 	}
 	return out, nil
 }

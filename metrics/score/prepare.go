@@ -9,11 +9,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/metrics"
+	"github.com/charisbench/charisbench/metrics/ssim"
 )
 
 // prepared is one sample after the CPU stage: files read and hashed, images decoded and
@@ -127,49 +130,41 @@ func (sc *scorer) prepareInto(p *prepared) error {
 		return nil
 	}
 	opt := imageio.Options{MaxPixels: sc.opt.MaxPixels}
-	r, err := imageio.Decode(rData, s.Reference, opt)
-	if err != nil {
-		return failf("reference: %v", err)
-	}
 	g, err := imageio.Decode(gData, s.Generated, opt)
 	if err != nil {
 		return failf("generated: %v", err)
-	}
-	rm, err := decodeMask("reference_mask", rmData, s.ReferenceMask, r, opt)
-	if err != nil {
-		return err
 	}
 	gm, err := decodeMask("generated_mask", gmData, s.GeneratedMask, g, opt)
 	if err != nil {
 		return err
 	}
+	ref, err := sc.reference(p, rData, rmData, opt)
+	if err != nil {
+		return err
+	}
 	p.maskSource = "given"
-	if rm == nil || gm == nil {
+	if ref.mask == nil || gm == nil {
 		p.maskSource = "none"
 		if sc.hasSeg {
 			p.maskSource = "segmenter"
 		}
 	}
-	if p.rID, err = sc.idPx.Pixels(r); err != nil {
-		return failf("reference: %v", err)
-	}
+	p.rID, p.rClip, p.rMask, p.rFull = ref.id, ref.clip, ref.mask, ref.full
 	if p.gID, err = sc.idPx.Pixels(g); err != nil {
 		return failf("generated: %v", err)
-	}
-	if p.rClip, err = sc.clipPx.Pixels(r); err != nil {
-		return failf("reference: %v", err)
 	}
 	if p.gClip, err = sc.clipPx.Pixels(g); err != nil {
 		return failf("generated: %v", err)
 	}
-	if rm != nil {
-		p.rMask, _ = sc.idPx.Pixels(rm) // same size as r: cannot fail where r did not
-	}
 	if gm != nil {
-		p.gMask, _ = sc.idPx.Pixels(gm)
+		p.gMask, _ = sc.idPx.Pixels(gm) // same size as g: cannot fail where g did not
 	}
-	p.rFull, p.gFull = r, g
-	if p.novelty, err = metrics.Novelty(r, g, sc.opt.Config.TD.SSIMSize); err != nil {
+	p.gFull = g
+	gray, err := metrics.GrayResized(g, sc.opt.Config.TD.SSIMSize)
+	if err != nil {
+		return failf("generated: %v", err)
+	}
+	if p.novelty, err = metrics.Novelty(ref.gray, gray); err != nil {
 		return failf("novelty: %v", err)
 	}
 	p.luma = metrics.LumaOf(g)
@@ -205,4 +200,90 @@ func binarize(m *image.RGBA) *image.RGBA {
 		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = v, v, v, 255
 	}
 	return out
+}
+
+// refPrep is a reference after the CPU stage: what every sample of its subject shares.
+type refPrep struct {
+	id, clip, mask *image.RGBA // the encoders' preprocessed pixels; mask nil without one
+	gray           ssim.Gray   // for TD's novelty
+	full           *image.RGBA // the decoded image, kept only where the segmenter needs it
+}
+
+// refCacheSize bounds the references kept decoded: a manifest lists a subject's samples
+// together, so a few suffice, and each holds only encoder-sized images.
+const refCacheSize = 32
+
+// reference decodes and preprocesses a sample's reference once per run: the samples of a
+// subject share it (by the hash of its bytes and of its mask's).
+func (sc *scorer) reference(p *prepared, data, maskData []byte, opt imageio.Options) (*refPrep, error) {
+	key := p.rHash + "|" + sha(maskData)
+	if r, ok := sc.refs.get(key); ok {
+		return r, nil
+	}
+	s := p.s
+	img, err := imageio.Decode(data, s.Reference, opt)
+	if err != nil {
+		return nil, failf("reference: %v", err)
+	}
+	mask, err := decodeMask("reference_mask", maskData, s.ReferenceMask, img, opt)
+	if err != nil {
+		return nil, err
+	}
+	r := &refPrep{}
+	if r.id, err = sc.idPx.Pixels(img); err != nil {
+		return nil, failf("reference: %v", err)
+	}
+	if r.clip, err = sc.clipPx.Pixels(img); err != nil {
+		return nil, failf("reference: %v", err)
+	}
+	if mask != nil {
+		r.mask, _ = sc.idPx.Pixels(mask) // same size as the image: cannot fail where it did not
+	} else if sc.hasSeg {
+		r.full = img // the segmenter makes the mask from the full image
+	}
+	if r.gray, err = metrics.GrayResized(img, sc.opt.Config.TD.SSIMSize); err != nil {
+		return nil, failf("reference: %v", err)
+	}
+	if r.full == nil {
+		sc.refs.put(key, r) // a reference the segmenter needs whole is not kept: it may be camera-sized
+	}
+	return r, nil
+}
+
+// lru is a small least-recently-used map, safe for the preparing goroutines.
+type lru struct {
+	mu    sync.Mutex
+	max   int
+	order []string // least recently used first
+	m     map[string]*refPrep
+}
+
+func (c *lru) get(k string) (*refPrep, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[k]
+	if ok {
+		c.touch(k)
+	}
+	return r, ok
+}
+
+func (c *lru) put(k string, r *refPrep) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*refPrep{}
+	}
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[k] = r
+	c.touch(k)
+}
+
+// touch moves k to the most recent end.
+func (c *lru) touch(k string) {
+	c.order = slices.DeleteFunc(c.order, func(x string) bool { return x == k })
+	c.order = append(c.order, k)
 }

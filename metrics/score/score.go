@@ -73,6 +73,7 @@ type scorer struct {
 	encShas   map[string]string
 	manifestH string
 	features  bool // calibrating: every sample goes through the encoders (no sample cache)
+	refs      lru  // references decoded and preprocessed, shared by a subject's samples
 }
 
 // Run scores the manifest into opt.Out and returns the summary. A context cancelled
@@ -117,7 +118,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}}
+	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, refs: lru{max: refCacheSize}}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}
