@@ -62,6 +62,9 @@ The checkpoint folder holds checkpoint.json, base.bin and (fine-tuned) lora.bin.
 				o.LoRA.Layers = sets
 			}
 			out := c.ErrOrStderr()
+			if o.Device == flowdit.CPU || o.Device == "" {
+				fmt.Fprintf(out, "flowdit on the CPU: %s\n", flowdit.Kernels())
+			}
 			o.Progress = func(step, steps int, loss float64, elapsed time.Duration) {
 				eta := time.Duration(float64(elapsed) / float64(step) * float64(steps-step))
 				fmt.Fprintf(out, "step %d/%d  loss %.4f  %s elapsed, ETA %s\n", step, steps, loss, elapsed.Round(time.Second), eta.Round(time.Second))

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/charisbench/charisbench/generators/gomlxblas"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go CPU backend
 	. "github.com/gomlx/gomlx/pkg/core/graph"    //nolint:revive // GoMLX's graph DSL reads best unqualified
@@ -43,8 +44,10 @@ const (
 // inside DotGeneral), and the matmul kernels parallelise on their own.
 const CPUBackendConfig = "go:ops_sequential"
 
-// NewBackend returns the CPU backend.
+// NewBackend returns the CPU backend, with gomlxblas's kernels where they install (see
+// Kernels).
 func NewBackend() (backends.Backend, error) {
+	_ = gomlxblas.Install() // on failure simplego keeps its own kernels; Kernels says why
 	var b backends.Backend
 	err := catch(func() {
 		var err error
@@ -53,6 +56,15 @@ func NewBackend() (backends.Backend, error) {
 		}
 	})
 	return b, err
+}
+
+// Kernels says which kernels the CPU backend runs its matrix products and hot element-wise
+// ops with: gomlxblas's (and its sgemm), or simplego's own and why.
+func Kernels() string {
+	if err := gomlxblas.Install(); err != nil {
+		return err.Error()
+	}
+	return "gomlxblas fast paths, " + gomlxblas.Kernel
 }
 
 // Model is a flowdit model: its configuration, LoRA adapters (when fine-tuning) and

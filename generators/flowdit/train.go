@@ -92,6 +92,10 @@ func Train(o TrainOptions) error {
 			sum, n = 0, 0
 		}
 	}
-	return m.Save(o.Out, map[string]any{"stage": o.Stage, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate,
-		"loss": o.Loss, "seed": o.Seed, "final_loss": last, "base": o.BaseDir, "seconds": time.Since(start).Seconds()})
+	record := map[string]any{"stage": o.Stage, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate,
+		"loss": o.Loss, "seed": o.Seed, "final_loss": last, "base": o.BaseDir, "seconds": time.Since(start).Seconds()}
+	if o.Device == CPU || o.Device == "" {
+		record["kernels"] = Kernels()
+	}
+	return m.Save(o.Out, record)
 }

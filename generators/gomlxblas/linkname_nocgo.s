@@ -1,0 +1,3 @@
+//go:build !cgo || noblas
+
+// Bodyless declarations (go:linkname) need an assembly file in a package without cgo.
