@@ -89,7 +89,12 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 		byName[v.Name] = r
 	}
 	dir := filepath.Join(out, "report")
-	if _, err := reports.Write(dir, runs); err != nil {
+	withTruth := runs
+	if truth, err := charis.ReadRun(filepath.Join(out, GroundTruth, "run")); err == nil {
+		truth.Dir = GroundTruth
+		withTruth = append([]*charis.Run{truth}, runs...)
+	}
+	if _, err := reports.Write(dir, withTruth); err != nil {
 		return nil, err
 	}
 	var files []string
@@ -103,7 +108,11 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 			files = append(files, p)
 		}
 	}
-	return files, nil // in the paper's order: main, masking, LoRA
+	evidence, err := writeEvidence(out, dir, vs)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	return append(files, evidence...), nil // the paper's tables in its order (main, masking, LoRA), then the evidence
 }
 
 // renderPaperTable lays a paper table out as Markdown and LaTeX: the run's CHARIS (mean ±

@@ -1,6 +1,7 @@
 package ablations
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -124,6 +125,11 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 		}
 		if ok {
 			res.Variants = append(res.Variants, v.Name)
+		}
+	}
+	if (o.Only == "" || o.Only == StageScore) && o.Shards <= 1 {
+		if err := scoreGroundTruth(ctx, out, bench, models, metric, o); err != nil {
+			return nil, fmt.Errorf("scoring the ground truth: %w", err)
 		}
 	}
 	if (o.Only == "" || o.Only == StageReport) && o.Shards <= 1 && len(reported) > 0 {
@@ -329,17 +335,86 @@ func (r *variantRun) stage(ctx context.Context, st string) error {
 		if !keyMatches(r.generated(), gk) {
 			return fmt.Errorf("the generate stage has not run (run without --only, or --only generate first)")
 		}
-		// Scoring resumes inside its folder (work.jsonl); a folder of other inputs restarts.
-		prev, _ := os.ReadFile(filepath.Join(r.scored(), keyFile))
-		_, err = score.Run(ctx, score.Options{Manifest: filepath.Join(r.generated(), "manifest.jsonl"), Models: r.models,
-			Config: r.metric, Out: r.scored(), Runtime: r.o.Runtime, Cache: r.o.Cache, Log: r.o.Log,
-			Restart: len(prev) > 0 && string(prev) != key})
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(r.scored(), keyFile), []byte(key), 0o644)
+		return scoreInto(ctx, filepath.Join(r.generated(), "manifest.jsonl"), r.scored(), key, r.models, r.metric, r.o)
 	}
 	return nil
+}
+
+// RetrievalFile, in a scored run's folder, holds the identity retrieval of its generated
+// images among the benchmark's references (score.Retrieval per variant).
+const RetrievalFile = "retrieval.json"
+
+// scoreInto scores manifest into dir, measures its identity retrieval, and marks dir done
+// with key. Scoring resumes inside its folder (work.jsonl); a folder of other inputs restarts.
+func scoreInto(ctx context.Context, manifest, dir, key string, models *charis.ModelManifest, metric charis.MetricConfig, o Options) error {
+	prev, _ := os.ReadFile(filepath.Join(dir, keyFile))
+	_, err := score.Run(ctx, score.Options{Manifest: manifest, Models: models, Config: metric, Out: dir,
+		Runtime: o.Runtime, Cache: o.Cache, Log: o.Log, Restart: len(prev) > 0 && string(prev) != key})
+	if err != nil {
+		return err
+	}
+	ret, err := score.IdentityRetrieval(o.Runtime, models, manifest)
+	if err != nil {
+		return fmt.Errorf("identity retrieval: %w", err)
+	}
+	data, err := json.MarshalIndent(ret, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := charis.WriteAtomic(filepath.Join(dir, RetrievalFile), func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, keyFile), []byte(key), 0o644)
+}
+
+// GroundTruth names the pseudo-variant of the benchmark's own targets, scored beside the
+// variants as a perfect generator would be: without their ground-truth masks, since
+// generated images have none.
+const GroundTruth = "ground_truth"
+
+// scoreGroundTruth scores the benchmark's targets into out/ground_truth/run.
+func scoreGroundTruth(ctx context.Context, out string, bench *benchmark, models *charis.ModelManifest, metric charis.MetricConfig, o Options) error {
+	dir := filepath.Join(out, GroundTruth)
+	var shas []string
+	for _, e := range models.Encoders {
+		shas = append(shas, e.SHA256)
+	}
+	key := hashOf("truth-v1", bench.sha, shas, metric.SHA256())
+	run := filepath.Join(dir, "run")
+	if keyMatches(run, key) {
+		return nil
+	}
+	samples, err := charis.ReadManifest(bench.manifest)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(dir, filepath.Dir(bench.manifest))
+	if err != nil {
+		return err
+	}
+	rebase := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(rel, p)
+	}
+	for i := range samples {
+		s := &samples[i]
+		s.Variant, s.GeneratedMask = GroundTruth, ""
+		s.Reference, s.ReferenceMask, s.Generated = rebase(s.Reference), rebase(s.ReferenceMask), rebase(s.Generated)
+	}
+	var buf bytes.Buffer
+	if err := charis.WriteSamples(&buf, samples); err != nil {
+		return err
+	}
+	manifest := filepath.Join(dir, "manifest.jsonl")
+	if err := charis.WriteAtomic(manifest, func(f *os.File) error { _, err := buf.WriteTo(f); return err }); err != nil {
+		return err
+	}
+	return scoreInto(ctx, manifest, run, key, models, metric, o)
 }
 
 // generate writes tmp/manifest.jsonl (and images) for the variant.

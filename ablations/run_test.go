@@ -3,9 +3,11 @@ package ablations
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/charisbench/charisbench/internal/ortest"
 	"github.com/charisbench/charisbench/internal/testprog"
 	"github.com/charisbench/charisbench/metrics/encoder"
+	"github.com/charisbench/charisbench/metrics/score"
 )
 
 // tinyBase trains a minimal flowdit base checkpoint (a few steps: plumbing, not quality).
@@ -76,13 +79,36 @@ func TestRunResumeExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Variants) != 3 || len(res.Tables) != 6 {
+	if len(res.Variants) != 3 || len(res.Tables) != 8 {
 		t.Fatalf("result %+v", res)
 	}
-	for _, f := range []string{"report.html", "table.md", "paper_masking.md", "paper_lora.tex"} {
+	for _, f := range []string{"report.html", "table.md", "paper_masking.md", "paper_lora.tex", "evidence.md", "contact_sheet.png"} {
 		if _, err := os.Stat(filepath.Join(out, "report", f)); err != nil {
 			t.Errorf("report lacks %s", f)
 		}
+	}
+	// A generator that copies the reference retrieves every subject and is SSIM-identical to
+	// it; the ground truth is scored beside the variants.
+	var ret map[string]score.Retrieval
+	data, err := os.ReadFile(filepath.Join(out, "variants", "copy-reference", "run", RetrievalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &ret); err != nil {
+		t.Fatal(err)
+	}
+	if r := ret["copy-reference"]; r.Top1 != 1 || r.Failed != 2 || r.Samples != 2 {
+		t.Errorf("copy-reference retrieval %+v, want top-1 1 over 2 readable images, 2 failed", r)
+	}
+	evidence, err := os.ReadFile(filepath.Join(out, "report", "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(evidence), "| "+GroundTruth+" | ") || !strings.Contains(string(evidence), "| copy-reference | 1.000 (2 of 2; 2 unreadable;") {
+		t.Errorf("evidence.md lacks the ground truth or copy-reference rows:\n%s", evidence)
+	}
+	if !regexp.MustCompile(`\| copy-reference \|[^\n]*\| 1\.000 \[1\.000, 1\.000\] \|[^|]*\|\n`).Match(evidence) {
+		t.Errorf("copy-reference's SSIM to the reference is not 1:\n%s", evidence)
 	}
 	samples := func(v string) []byte {
 		b, err := os.ReadFile(filepath.Join(out, "variants", v, "run", charis.SamplesFile))

@@ -80,6 +80,7 @@ The checkpoint folder holds checkpoint.json, base.bin and (fine-tuned) lora.bin.
 	fl.StringVar(&stage, "stage", string(flowdit.Base), "base or finetune")
 	fl.StringVar(&size, "size", "tiny", "model size for the base stage: tiny (CPU) or small (GPU)")
 	fl.StringVar(&o.BaseDir, "base", "", "base checkpoint to fine-tune")
+	fl.Float64Var(&o.ReferenceRate, "reference-rate", 0, "base stage: fraction of triples shown with their reference (0: text -> image only)")
 	fl.StringVar(&layers, "lora", "attn+ffn", "LoRA layer sets, joined by +: attn, ffn, modulation")
 	fl.IntVar(&o.LoRA.Rank, "rank", 8, "LoRA rank")
 	fl.Float64Var(&o.LoRA.Alpha, "alpha", 8, "LoRA alpha (adapters scale by alpha/rank)")

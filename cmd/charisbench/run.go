@@ -191,6 +191,6 @@ func printResult(c *cobra.Command, res *ablations.Result) error {
 			fmt.Fprintf(out, "%s\n", data)
 		}
 	}
-	fmt.Fprintf(out, "report: %s (report.html, table.md, table.tex, paper_*.md, paper_*.tex, plots)\n", res.Report)
+	fmt.Fprintf(out, "report: %s (report.html, table.md, table.tex, paper_*.md, paper_*.tex, evidence.md, contact_sheet.png, plots)\n", res.Report)
 	return nil
 }

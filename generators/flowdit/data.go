@@ -2,6 +2,7 @@ package flowdit
 
 import (
 	"image"
+	"math/rand/v2"
 
 	"github.com/charisbench/charisbench/charis/clip"
 	"github.com/charisbench/charisbench/charis/world"
@@ -11,9 +12,11 @@ import (
 const PromptsPerSubject = 8
 
 // WorldBatch renders triples start..start+n−1 of the charis-world training split (characters
-// the benchmark never uses): triple i is prompt i mod 8 of subject i / 8. With
-// withReference false the reference half is zero: base pretraining learns text → image.
-func (c Config) WorldBatch(tok *clip.Tokenizer, seed uint64, start, n int, withReference bool) Batch {
+// the benchmark never uses): triple i is prompt i mod 8 of subject i / 8. Each triple carries
+// its reference with probability refRate (decided by the triple's index, so a batch renders
+// the same way every time); otherwise the reference half is zero, as text → image pretraining
+// sees it.
+func (c Config) WorldBatch(tok *clip.Tokenizer, seed uint64, start, n int, refRate float64) Batch {
 	b := Batch{N: n, Targets: make([]float32, 0, n*c.ImageSize*c.ImageSize*c.Channels),
 		References: make([]float32, 0, n*c.ImageSize*c.ImageSize*c.Channels)}
 	for i := start; i < start+n; i++ {
@@ -21,7 +24,7 @@ func (c Config) WorldBatch(tok *clip.Tokenizer, seed uint64, start, n int, withR
 		id := world.SubjectIdentity(seed, world.SplitTrain, subj)
 		scene := world.SampleScene(seed, world.SplitTrain, subj, k, 4)
 		b.Targets = append(b.Targets, ToLatent(world.Draw(id, scene, c.ImageSize).Image)...)
-		if withReference {
+		if refRate >= 1 || (refRate > 0 && rand.New(rand.NewPCG(seed, uint64(i))).Float64() < refRate) {
 			b.References = append(b.References, ToLatent(world.Draw(id, nil, c.ImageSize).Image)...)
 		} else {
 			b.References = append(b.References, make([]float32, c.ImageSize*c.ImageSize*c.Channels)...)

@@ -296,11 +296,11 @@ func TestWorldBatchAndLatents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := testConfig
-	b := c.WorldBatch(tok, 1, 5, 3, true)
+	b := c.WorldBatch(tok, 1, 5, 3, 1)
 	if b.N != 3 || len(b.Targets) != 3*c.ImageSize*c.ImageSize*3 || len(b.References) != len(b.Targets) || len(b.IDs) != 3*c.TextLen {
 		t.Fatalf("batch sizes: %d targets, %d refs, %d ids", len(b.Targets), len(b.References), len(b.IDs))
 	}
-	again := c.WorldBatch(tok, 1, 5, 3, true)
+	again := c.WorldBatch(tok, 1, 5, 3, 1)
 	if !slices.Equal(b.Targets, again.Targets) || !slices.Equal(b.IDs, again.IDs) {
 		t.Fatal("world batches are not deterministic")
 	}
@@ -308,7 +308,7 @@ func TestWorldBatchAndLatents(t *testing.T) {
 	if back := ToLatent(img); !slices.Equal(back, b.Targets[:len(back)]) {
 		t.Fatal("latent round trip changed values")
 	}
-	base := c.WorldBatch(tok, 1, 5, 1, false)
+	base := c.WorldBatch(tok, 1, 5, 1, 0)
 	for _, v := range base.References {
 		if v != 0 {
 			t.Fatal("base batches must have a zero reference")

@@ -20,17 +20,20 @@ const (
 
 // TrainOptions configure Train.
 type TrainOptions struct {
-	Stage        Stage
-	Config       Config   // base stage: the model to create
-	BaseDir      string   // finetune: the base checkpoint
-	LoRA         LoRA     // finetune: adapters
-	Loss         LossMode // masked or full
-	Steps        int
-	Batch        int
-	LearningRate float64
-	Seed         uint64 // data, noise and initialisation
-	Out          string // checkpoint folder to write
-	Device       Device // cpu (default) or cuda
+	Stage   Stage
+	Config  Config   // base stage: the model to create
+	BaseDir string   // finetune: the base checkpoint
+	LoRA    LoRA     // finetune: adapters
+	Loss    LossMode // masked or full
+	// ReferenceRate (base stage) is the fraction of triples shown with their reference;
+	// 0, the default, is text → image pretraining. Fine-tuning always shows it.
+	ReferenceRate float64
+	Steps         int
+	Batch         int
+	LearningRate  float64
+	Seed          uint64 // data, noise and initialisation
+	Out           string // checkpoint folder to write
+	Device        Device // cpu (default) or cuda
 	// Progress, when set, is called every few steps with the step and the mean loss of
 	// the steps since the last call.
 	Progress func(step, steps int, loss float64, elapsed time.Duration)
@@ -74,11 +77,30 @@ func Train(o TrainOptions) error {
 	default:
 		return fmt.Errorf("flowdit: unknown stage %q (want base or finetune)", o.Stage)
 	}
+	refRate := o.ReferenceRate
+	if o.Stage == Finetune {
+		refRate = 1
+	}
+	if refRate < 0 || refRate > 1 {
+		return fmt.Errorf("flowdit: reference rate %v is not in [0, 1]", refRate)
+	}
+	// The next batch renders while this step runs.
+	batches, stop := make(chan Batch, 1), make(chan struct{})
+	defer close(stop)
+	go func() {
+		for step := range o.Steps {
+			select {
+			case batches <- m.Config.WorldBatch(tok, o.Seed, step*o.Batch, o.Batch, refRate):
+			case <-stop:
+				return
+			}
+		}
+	}()
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7472)) // "tr"
 	start, sum, n := time.Now(), 0.0, 0
 	var last float64
 	for step := range o.Steps {
-		b := m.Config.WorldBatch(tok, o.Seed, step*o.Batch, o.Batch, o.Stage == Finetune)
+		b := <-batches
 		loss, err := m.TrainStep(b, o.Loss, o.LearningRate, rng)
 		if err != nil {
 			return err
@@ -92,7 +114,7 @@ func Train(o TrainOptions) error {
 			sum, n = 0, 0
 		}
 	}
-	record := map[string]any{"stage": o.Stage, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate,
+	record := map[string]any{"stage": o.Stage, "reference_rate": refRate, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate,
 		"loss": o.Loss, "seed": o.Seed, "final_loss": last, "base": o.BaseDir, "seconds": time.Since(start).Seconds()}
 	if o.Device == CPU || o.Device == "" {
 		record["kernels"] = Kernels()
