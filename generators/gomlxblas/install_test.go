@@ -64,26 +64,30 @@ func run(t *testing.T, c opCase, inputs []any) []float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([]float64, s.Size())
+	var got []float64
 	switch c.dtype {
 	case dtypes.Float32:
-		flat := make([]float32, s.Size())
-		if err := be.BufferToFlatData(res[0], flat); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range flat {
-			got[i] = float64(v)
-		}
+		got, err = readFlat[float32](be, res[0], s.Size())
 	case dtypes.Int32:
-		flat := make([]int32, s.Size())
-		if err := be.BufferToFlatData(res[0], flat); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range flat {
-			got[i] = float64(v)
-		}
+		got, err = readFlat[int32](be, res[0], s.Size())
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
+}
+
+// readFlat copies a buffer of n values out as float64.
+func readFlat[T float32 | int32](be backends.Backend, buf backends.Buffer, n int) ([]float64, error) {
+	flat := make([]T, n)
+	if err := be.BufferToFlatData(buf, flat); err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	for i, v := range flat {
+		out[i] = float64(v)
+	}
+	return out, nil
 }
 
 func randomInputs(r *rand.Rand, c opCase) []any {

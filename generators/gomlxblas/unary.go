@@ -5,23 +5,27 @@ import (
 	"unsafe"
 )
 
-// unaryOutput reuses an owned input as the output, as simplego does.
-func unaryOutput(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) *buffer {
-	if owned[0] {
-		out := inputs[0]
-		inputs[0] = nil // tells the executor the buffer was taken over
-		return out
+// unaryFloat32 returns a float32 unary op's input and its output (an owned input is reused,
+// as simplego does); ok is false for other dtypes, which go to simplego's executor.
+func unaryFloat32(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (x, y []float32, out *buffer, ok bool) {
+	if !isFloat32(inputs[0]) {
+		return nil, nil, nil, false
 	}
-	return getBufferForShape(be, n.shape)
+	x = inputs[0].flat.([]float32)
+	if owned[0] {
+		out = inputs[0]
+		inputs[0] = nil // tells the executor the buffer was taken over
+	} else {
+		out = getBufferForShape(be, n.shape)
+	}
+	return x, out.flat.([]float32)[:len(x)], out, true
 }
 
 func execExp(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*buffer, error) {
-	if !isFloat32(inputs[0]) {
+	x, y, out, ok := unaryFloat32(be, n, inputs, owned)
+	if !ok {
 		return original[n.opType](be, n, inputs, owned)
 	}
-	x := inputs[0].flat.([]float32)
-	out := unaryOutput(be, n, inputs, owned)
-	y := out.flat.([]float32)[:len(x)]
 	for i, v := range x {
 		y[i] = expf(v)
 	}
@@ -29,12 +33,10 @@ func execExp(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*buffe
 }
 
 func execErf(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*buffer, error) {
-	if !isFloat32(inputs[0]) {
+	x, y, out, ok := unaryFloat32(be, n, inputs, owned)
+	if !ok {
 		return original[n.opType](be, n, inputs, owned)
 	}
-	x := inputs[0].flat.([]float32)
-	out := unaryOutput(be, n, inputs, owned)
-	y := out.flat.([]float32)[:len(x)]
 	for i, v := range x {
 		y[i] = erff(v)
 	}
