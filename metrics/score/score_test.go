@@ -208,6 +208,27 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	if _, err := Run(context.Background(), other); err == nil || !strings.Contains(err.Error(), "--restart") {
 		t.Fatalf("a changed config reused the work log: %v", err)
 	}
+	// The same manifest text over changed images (a generator rerun): restart rescores.
+	m, err := charis.ReadManifest(part.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(filepath.Dir(part.Manifest), m[0].Generated)
+	ref, err := os.ReadFile(filepath.Join(filepath.Dir(part.Manifest), m[0].Reference))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, ref, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	part.Restart = true
+	if _, err := Run(context.Background(), part); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := os.ReadFile(filepath.Join(part.Out, charis.SamplesFile))
+	if bytes.Equal(a, c) {
+		t.Fatal("a restarted run over a changed image kept the old results")
+	}
 }
 
 // TestCacheGivesSameResults: a second run through a warm cache writes identical results.

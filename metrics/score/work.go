@@ -25,12 +25,18 @@ type work struct {
 }
 
 // openWork opens out/work.jsonl for appending and returns the indexes already done. A log
-// of other inputs (another manifest, config or encoder) is refused unless restart; a
-// torn last line (a kill mid-write) is cut off.
+// of other inputs (another manifest, config or encoder) is refused; restart discards any
+// log, since the manifest's text can stay the same while its images change (a generator
+// rerun). A torn last line (a kill mid-write) is cut off.
 func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
 	path := filepath.Join(out, WorkFile)
 	done := map[int]bool{}
 	good := int64(0)
+	if restart {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			return nil, nil, err
+		}
+	}
 	f, err := os.Open(path)
 	switch {
 	case os.IsNotExist(err):
@@ -42,14 +48,8 @@ func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
 		var h workHeader
 		if rerr != nil || json.Unmarshal(line, &h) != nil || h.RunKey != runKey {
 			f.Close()
-			if !restart {
-				return nil, nil, fmt.Errorf("%s holds a partial run of other inputs (manifest, metric config or encoders changed); "+
-					"pass --restart to discard it, or use another --out", out)
-			}
-			if err := os.Remove(path); err != nil {
-				return nil, nil, err
-			}
-			break
+			return nil, nil, fmt.Errorf("%s holds a partial run of other inputs (manifest, metric config or encoders changed); "+
+				"pass --restart to discard it, or use another --out", out)
 		}
 		good = int64(len(line))
 		for {
