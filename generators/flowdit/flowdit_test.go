@@ -421,3 +421,41 @@ func TestNoDeadlock(t *testing.T) {
 		t.Fatal("30 train steps did not finish in 2 minutes: the backend deadlocked")
 	}
 }
+
+// TestContinueBase: a base stage given a base checkpoint trains it further (its config, not
+// Config, decides the model) with the cosine schedule; a fine-tuned checkpoint is refused,
+// and so is a reference rate outside [0, 1].
+func TestContinueBase(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "base")
+	o := TrainOptions{Stage: Base, Config: testConfig, Loss: Masked, Steps: 2, Batch: 2, LearningRate: 1e-3, Seed: 1, Out: first}
+	if err := Train(o); err != nil {
+		t.Fatal(err)
+	}
+	more := o
+	more.BaseDir, more.Config, more.Out, more.Cosine, more.ReferenceRate = first, Tiny, filepath.Join(dir, "more"), true, 0.5
+	if err := Train(more); err != nil {
+		t.Fatal(err)
+	}
+	_, info, err := Load(more.Out, backend(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config != testConfig || info.Training["cosine"] != true || info.Training["reference_rate"] != 0.5 {
+		t.Fatalf("continued base: config %+v, record %v", info.Config, info.Training)
+	}
+	ft := o
+	ft.Stage, ft.BaseDir, ft.Out, ft.LoRA = Finetune, first, filepath.Join(dir, "ft"), LoRA{Rank: 2, Alpha: 2, Layers: []LayerSet{Attn}}
+	if err := Train(ft); err != nil {
+		t.Fatal(err)
+	}
+	bad := o
+	bad.BaseDir, bad.Out = ft.Out, filepath.Join(dir, "bad")
+	if err := Train(bad); err == nil || !strings.Contains(err.Error(), "LoRA") {
+		t.Fatalf("continuing a fine-tuned checkpoint: %v", err)
+	}
+	bad.BaseDir, bad.ReferenceRate = "", 1.5
+	if err := Train(bad); err == nil || !strings.Contains(err.Error(), "reference rate") {
+		t.Fatalf("reference rate 1.5: %v", err)
+	}
+}

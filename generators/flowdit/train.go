@@ -31,9 +31,11 @@ type TrainOptions struct {
 	Steps         int
 	Batch         int
 	LearningRate  float64
-	Seed          uint64 // data, noise and initialisation
-	Out           string // checkpoint folder to write
-	Device        Device // cpu (default) or cuda
+	// Cosine decays the learning rate from LearningRate to a tenth of it over the steps.
+	Cosine bool
+	Seed   uint64 // data, noise and initialisation
+	Out    string // checkpoint folder to write
+	Device Device // cpu (default) or cuda
 	// Progress, when set, is called every few steps with the step and the mean loss of
 	// the steps since the last call.
 	Progress func(step, steps int, loss float64, elapsed time.Duration)
@@ -61,7 +63,14 @@ func Train(o TrainOptions) error {
 	var m *Model
 	switch o.Stage {
 	case Base:
-		if m, err = New(o.Config, be, int64(o.Seed)); err != nil {
+		if o.BaseDir != "" {
+			if m, _, err = Load(o.BaseDir, be); err != nil {
+				return err
+			}
+			if m.LoRA != nil {
+				return fmt.Errorf("flowdit: %s has LoRA adapters; continue a base checkpoint", o.BaseDir)
+			}
+		} else if m, err = New(o.Config, be, int64(o.Seed)); err != nil {
 			return err
 		}
 	case Finetune:
@@ -101,7 +110,11 @@ func Train(o TrainOptions) error {
 	var last float64
 	for step := range o.Steps {
 		b := <-batches
-		loss, err := m.TrainStep(b, o.Loss, o.LearningRate, rng)
+		lr := o.LearningRate
+		if o.Cosine {
+			lr *= 0.1 + 0.45*(1+math.Cos(math.Pi*float64(step)/float64(o.Steps)))
+		}
+		loss, err := m.TrainStep(b, o.Loss, lr, rng)
 		if err != nil {
 			return err
 		}
@@ -114,7 +127,7 @@ func Train(o TrainOptions) error {
 			sum, n = 0, 0
 		}
 	}
-	record := map[string]any{"stage": o.Stage, "reference_rate": refRate, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate,
+	record := map[string]any{"stage": o.Stage, "reference_rate": refRate, "steps": o.Steps, "batch": o.Batch, "learning_rate": o.LearningRate, "cosine": o.Cosine,
 		"loss": o.Loss, "seed": o.Seed, "final_loss": last, "base": o.BaseDir, "seconds": time.Since(start).Seconds()}
 	if o.Device == CPU || o.Device == "" {
 		record["kernels"] = Kernels()
