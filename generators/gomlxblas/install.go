@@ -235,6 +235,16 @@ func fromSimplego(t reflect.Type) bool {
 	return t.PkgPath() == "github.com/gomlx/gomlx/backends/simplego"
 }
 
+// parallelRange splits [0, n) into ranges run concurrently when n is large enough.
+func parallelRange(be unsafe.Pointer, n int, fn func(lo, hi int)) {
+	parts := min(runtime.GOMAXPROCS(0), n/parallelMin)
+	if parts <= 1 {
+		fn(0, n)
+		return
+	}
+	parallel(be, parts, func(i int) { fn(i*n/parts, (i+1)*n/parts) })
+}
+
 // parallel runs task(0..n-1) on simplego's worker pool and waits; inline with one thread.
 func parallel(be unsafe.Pointer, n int, task func(i int)) {
 	if n <= 1 || runtime.GOMAXPROCS(0) == 1 {

@@ -167,6 +167,14 @@ func opCases() []opCase {
 		{name: "outer", dtype: f32, inputs: [][]int{{4}, {3}}, build: dot(nil, nil, nil, nil)},
 		{name: "batch-not-leading-falls-back", dtype: f32, inputs: [][]int{{4, 2, 3}, {2, 3, 5}}, build: dot([]int{2}, []int{1}, []int{1}, []int{0})},
 		{name: "contracting-reordered-falls-back", dtype: f32, inputs: [][]int{{4, 3, 5}, {5, 3, 2}}, build: dot([]int{2, 1}, nil, []int{0, 1}, nil)},
+		{name: "add-large-parallel", dtype: f32, inputs: [][]int{{8, 152, 64}, {8, 1, 64}}, build: binary(backends.OpTypeAdd)},
+		{name: "mul-large-parallel", dtype: f32, inputs: [][]int{{4, 4, 152, 152}, {4, 4, 152, 1}}, build: binary(backends.OpTypeMul)},
+		{name: "exp-large-parallel", dtype: f32, inputs: [][]int{{70000}}, build: func(b backends.Builder, x []backends.Op) (backends.Op, error) {
+			return b.Exp(x[0])
+		}},
+		{name: "transpose-large-parallel", dtype: f32, inputs: [][]int{{8, 4, 152, 16}}, build: func(b backends.Builder, x []backends.Op) (backends.Op, error) {
+			return b.Transpose(x[0], 0, 2, 1, 3)
+		}},
 		{name: "transpose", dtype: f32, inputs: [][]int{{2, 3, 4, 5}}, build: func(b backends.Builder, x []backends.Op) (backends.Op, error) {
 			return b.Transpose(x[0], 0, 2, 1, 3)
 		}},

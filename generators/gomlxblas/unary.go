@@ -26,9 +26,11 @@ func execExp(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*buffe
 	if !ok {
 		return original[n.opType](be, n, inputs, owned)
 	}
-	for i, v := range x {
-		y[i] = expf(v)
-	}
+	parallelRange(be, len(x), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			y[lo+i] = expf(v)
+		}
+	})
 	return out, nil
 }
 
@@ -37,9 +39,11 @@ func execErf(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*buffe
 	if !ok {
 		return original[n.opType](be, n, inputs, owned)
 	}
-	for i, v := range x {
-		y[i] = erff(v)
-	}
+	parallelRange(be, len(x), func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			y[lo+i] = erff(v)
+		}
+	})
 	return out, nil
 }
 

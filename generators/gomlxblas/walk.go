@@ -2,6 +2,8 @@ package gomlxblas
 
 import (
 	"math"
+	"runtime"
+	"slices"
 	"unsafe"
 
 	"github.com/gomlx/gomlx/backends"
@@ -16,6 +18,8 @@ import (
 type walk struct {
 	dims    []int
 	strides [][]int // [operand][axis]
+	base    []int   // [operand] offset of the first element (a part of a split walk)
+	first   int     // the walked shape's flat index of the first element
 }
 
 func newWalk(dims []int, strides ...[]int) walk {
@@ -52,13 +56,52 @@ func newWalk(dims []int, strides ...[]int) walk {
 			w.strides[k] = []int{0}
 		}
 	}
+	w.base = make([]int, len(strides))
 	return w
+}
+
+// parallelMin is the fewest elements worth spreading over threads.
+const parallelMin = 1 << 15
+
+// split cuts the walk's outermost axis into at most n parts that can run concurrently when
+// each writes its own elements (not so for a reduction along that axis).
+func (w walk) split(n int) []walk {
+	size := 1
+	for _, d := range w.dims {
+		size *= d
+	}
+	n = min(n, w.dims[0], size/parallelMin)
+	if n <= 1 {
+		return []walk{w}
+	}
+	inner := size / w.dims[0]
+	parts := make([]walk, 0, n)
+	for i := range n {
+		lo, hi := i*w.dims[0]/n, (i+1)*w.dims[0]/n
+		p := walk{dims: append([]int{hi - lo}, w.dims[1:]...), strides: w.strides, base: make([]int, len(w.base)), first: w.first + lo*inner}
+		for k := range w.base {
+			p.base[k] = w.base[k] + lo*w.strides[k][0]
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// runParallel runs fn over the walk's parts on simplego's worker pool; pos starts at each
+// part's flat index of its first element, for fn to advance.
+func (w walk) runParallel(be unsafe.Pointer, fn func(off []int, n int, inner []int, pos *int)) {
+	parts := w.split(runtime.GOMAXPROCS(0))
+	parallel(be, len(parts), func(i int) {
+		p := parts[i]
+		pos := p.first
+		p.run(func(off []int, n int, inner []int) { fn(off, n, inner, &pos) })
+	})
 }
 
 // run calls run(offsets, n, innerStrides) for each run of n elements of the innermost axis.
 func (w walk) run(fn func(off []int, n int, inner []int)) {
 	last := len(w.dims) - 1
-	off := make([]int, len(w.strides))
+	off := slices.Clone(w.base)
 	inner := make([]int, len(w.strides))
 	for k := range w.strides {
 		inner[k] = w.strides[k][last]
@@ -153,10 +196,9 @@ func execBinary(be unsafe.Pointer, n *node, inputs []*buffer, owned []bool) (*bu
 	}
 	c := out.flat.([]float32)
 	kernel := binaryKernels[n.opType]
-	pos := 0
-	newWalk(n.shape.Dimensions, sa, sb).run(func(off []int, cnt int, inner []int) {
-		kernel(c[pos:pos+cnt], a[off[0]:], b[off[1]:], inner[0], inner[1])
-		pos += cnt
+	newWalk(n.shape.Dimensions, sa, sb).runParallel(be, func(off []int, cnt int, inner []int, pos *int) {
+		kernel(c[*pos:*pos+cnt], a[off[0]:], b[off[1]:], inner[0], inner[1])
+		*pos += cnt
 	})
 	return out, nil
 }
@@ -315,9 +357,8 @@ func execBroadcastInDim(be unsafe.Pointer, n *node, inputs []*buffer, owned []bo
 func gather(be unsafe.Pointer, n *node, src []float32, s []int) *buffer {
 	out := getBufferForShape(be, n.shape)
 	c := out.flat.([]float32)
-	pos := 0
-	newWalk(n.shape.Dimensions, s).run(func(off []int, cnt int, inner []int) {
-		dst, from, st := c[pos:pos+cnt], src[off[0]:], inner[0]
+	newWalk(n.shape.Dimensions, s).runParallel(be, func(off []int, cnt int, inner []int, pos *int) {
+		dst, from, st := c[*pos:*pos+cnt], src[off[0]:], inner[0]
 		switch st {
 		case 1:
 			copy(dst, from[:cnt])
@@ -331,7 +372,7 @@ func gather(be unsafe.Pointer, n *node, src []float32, s []int) *buffer {
 				dst[i] = from[i*st]
 			}
 		}
-		pos += cnt
+		*pos += cnt
 	})
 	return out
 }
