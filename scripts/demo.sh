@@ -52,7 +52,7 @@ echo "      masked vs full CFM loss and three LoRA layer sets, generated, scored
 "$bin" run examples/charis-world/ablations.yaml --resume
 
 echo
-echo "Outputs are in $out/: ablations/report/ (the paper's tables paper_*.md/.tex, table.md, plots,"
-echo "report.html), world/ (a benchmark with ground truth), run/ and report/ (its scored run and"
+echo "Outputs are in $out/: ablations/report/ (the paper's tables paper_*.md/.tex, evidence.md,"
+echo "contact_sheet.png, table.md, plots, report.html), world/ (a benchmark with ground truth), run/ and report/ (its scored run and"
 echo "report), validation/ (validation.md, purity.png, separation.png), embed_identity.json,"
 echo "identity_input.png, tokens.jsonl"
