@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort jpeg blas torch slurm test lint demo bench bench-scale bench-generator fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort jpeg blas torch slurm test lint demo bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
@@ -69,6 +69,11 @@ bench-scale: ort build
 # flowdit's train step against the same model in PyTorch, one thread each; last line ratio=X.
 bench-generator: blas torch
 	scripts/bench-generator.sh
+
+# Scoring against a PyTorch + PIL loop (batch 1 and 16) and ONNX Runtime alone, on the
+# DreamBench photos with real-shaped random-weight encoders: samples/s, peak RSS, ratios.
+bench-score: ort build torch
+	CHARISBENCH_REQUIRE_ORT=1 scripts/bench-score.sh $(BIN) out/bench-score $(or $(ROUNDS),3)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/

@@ -8,18 +8,7 @@ cd "$(dirname "$0")/.."
 py=/usr/bin/python3
 $py -c 'import torch' 2>/dev/null || { echo "bench-generator: needs Debian's python3-torch (make dev-deps)" >&2; exit 2; }
 
-# Both sides use the same OpenBLAS kernels. OpenBLAS 0.3.21 falls back to generic SSE3
-# kernels on CPUs it does not recognise (common in virtual machines), which gomlxblas
-# corrects in-process and PyTorch does not; pick the core from the CPU's flags for both.
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-  if [[ $flags == *avx512f* && $flags == *avx512bw* && $flags == *avx512dq* && $flags == *avx512vl* ]]; then
-    export OPENBLAS_CORETYPE=SkylakeX
-  elif [[ $flags == *avx2* && $flags == *fma* ]]; then
-    export OPENBLAS_CORETYPE=Haswell
-  fi
-fi
-echo "OpenBLAS core for both: ${OPENBLAS_CORETYPE:-detected by OpenBLAS}"
+source scripts/openblas-core.sh
 
 go_out=$(GOMAXPROCS=1 go test -run '^$' -bench 'TrainStep|MatMul' -benchtime 10x ./generators/flowdit/)
 ours_ms=$(awk '/BenchmarkTrainStep/ {for (i = 1; i <= NF; i++) if ($(i+1) == "ms/step") print $i}' <<<"$go_out")

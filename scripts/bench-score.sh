@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make bench-score: scoring speed and peak memory against its peers, side by side in one
+# run, on the 30 DreamBench photos of ../shared (60 samples: each photo the reference of
+# two, other subjects' photos as the generated images), with random-weight encoders of the
+# real shapes (tools/encoders/real_shaped.py: DINOv2 ViT-S/14 all tokens, CLIP ViT-B/32
+# image and text towers, ~690 MB of ONNX, built once into OUT/models):
+#   charisbench   `charisbench score --no-cache`, cold: whole process, model loading included
+#   torch b1/b16  the PyTorch + PIL loop (tools/bench/torch_score.py), batch 1 and 16:
+#                 DINO, CLIP-I, CLIP-T only; its timed loop excludes building the models
+#   ORT alone     ONNX Runtime on ready 224 px pixels, the same encoder work
+#                 (BenchmarkORTAlone in metrics/encoder)
+# Each case runs ROUNDS times (default 3), the cases alternating within a round; the table
+# gives medians, then the ratios on the last lines.
+# Usage: scripts/bench-score.sh BIN OUT_DIR [ROUNDS]
+set -euo pipefail
+bin=${1:?usage: bench-score.sh BIN OUT_DIR [ROUNDS]}
+out=${2:?usage: bench-score.sh BIN OUT_DIR [ROUNDS]}
+rounds=${3:-3}
+py=/usr/bin/python3
+cd "$(dirname "$0")/.."
+source scripts/openblas-core.sh
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+models=$out/models
+if [ ! -f "$models/models.yaml" ]; then
+  echo "bench-score: writing the real-shaped random-weight encoders to $models" >&2
+  $py tools/encoders/real_shaped.py --out "$models" 2>/dev/null
+fi
+
+photos=(../shared/data/dreambench/*/*.jpg)
+[ ${#photos[@]} = 30 ] || { echo "bench-score: want the 30 DreamBench photos in ../shared/data/dreambench, found ${#photos[@]}" >&2; exit 2; }
+$py - "$out" "${photos[@]}" <<'PYEOF'
+import json, os, sys
+out, photos = sys.argv[1], [os.path.abspath(p) for p in sys.argv[2:]]
+with open(os.path.join(out, "manifest.jsonl"), "w") as f, open(os.path.join(out, "prompts.txt"), "w") as p:
+    for i, ref in enumerate(photos):
+        name = os.path.basename(os.path.dirname(ref)).replace("_", " ")
+        for k in range(2):
+            prompt = ["a %s in the jungle", "a %s on top of a wooden floor"][k] % name
+            gen = photos[(i + k + 1) % len(photos)]
+            f.write(json.dumps({"id": f"{i:02d}_{k}", "subject": str(i), "variant": "v", "reference": ref,
+                                "generated": gen, "prompt": prompt}) + "\n")
+            p.write(prompt + "\n")
+PYEOF
+"$bin" tokenize < "$out/prompts.txt" > "$out/ids.jsonl"
+go test -c -o "$out/encoder.test" ./metrics/encoder/ 2>/dev/null
+n=$(wc -l < "$out/manifest.jsonl")
+
+declare -A rate rss
+measure() { # case command...: appends "samples/s peakKB" for the case
+  local name=$1; shift
+  local log=$out/$name.log
+  /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >"$log" 2>&1 || { echo "bench-score: $name failed:" >&2; tail -n 20 "$log" >&2; exit 1; }
+  read -r secs kb < "$out/time.txt"
+  local r
+  case $name in
+    charisbench) r=$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.3f", n / s }') ;;
+    torch*) r=$(sed -n 's/^samples_per_s=//p' "$log") ;;
+    ort) r=$(awk '/BenchmarkORTAlone/ { for (i = 1; i <= NF; i++) if ($(i+1) == "samples/s") print $i }' "$log") ;;
+  esac
+  rate[$name]+="$r "
+  rss[$name]+="$kb "
+  echo "round $round: $name $r samples/s, peak RSS $((kb / 1024)) MiB" >&2
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+export CHARISBENCH_BENCH_MODELS=$models/models.yaml
+for round in $(seq 1 "$rounds"); do
+  rm -rf "$out/run"
+  measure charisbench "$bin" score --manifest "$out/manifest.jsonl" --models "$models/models.yaml" --out "$out/run" --no-cache
+  measure torch-b1 $py tools/bench/torch_score.py --manifest "$out/manifest.jsonl" --ids "$out/ids.jsonl" --batch 1
+  measure torch-b16 $py tools/bench/torch_score.py --manifest "$out/manifest.jsonl" --ids "$out/ids.jsonl" --batch 16
+  measure ort "$out/encoder.test" -test.run '^$' -test.bench ORTAlone -test.benchtime 1x
+done
+
+model_mb=$(du -cm "$models"/*.onnx | awk 'END { print $1 }')
+echo
+echo "| case ($n samples, median of $rounds) | samples/s | peak RSS (MiB) |"
+echo "| --- | ---: | ---: |"
+for c in charisbench torch-b1 torch-b16 ort; do
+  printf "| %s | %s | %d |\n" "$c" "$(echo "${rate[$c]}" | median)" "$(( $(echo "${rss[$c]}" | median | cut -d. -f1) / 1024 ))"
+done
+cb=$(echo "${rate[charisbench]}" | median)
+cb_rss=$(( $(echo "${rss[charisbench]}" | median | cut -d. -f1) / 1024 ))
+echo "model bytes: $model_mb MiB"
+awk -v a="$cb" -v b="$(echo "${rate[torch-b1]}" | median)" 'BEGIN { printf "vs_torch_batch1=%.2f\n", a / b }'
+awk -v a="$cb" -v b="$(echo "${rate[torch-b16]}" | median)" 'BEGIN { printf "vs_torch_batch16=%.2f\n", a / b }'
+awk -v a="$cb" -v b="$(echo "${rate[ort]}" | median)" 'BEGIN { printf "vs_ort_alone=%.2f\n", a / b }'
+awk -v a="$cb_rss" -v b="$model_mb" 'BEGIN { printf "rss_over_models=%.2f\n", a / b }'
