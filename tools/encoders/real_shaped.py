@@ -16,45 +16,18 @@ import argparse
 import os
 
 import torch
-from torch import nn
 
-from tiny import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, image_pre, sha256, yaml_lines
-from vit import TextTransformer, ViT, export
-
-
-class Identity(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.vit = ViT(image=224, patch=14, dim=384, depth=12, heads=6)
-
-    def forward(self, pixel_values):
-        return self.vit(pixel_values)  # [N, 1+256, 384]
-
-
-class ClipImage(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.vit = ViT(image=224, patch=32, dim=768, depth=12, heads=12)
-        self.proj = nn.Linear(768, 512, bias=False)
-
-    def forward(self, pixel_values):
-        return self.proj(self.vit(pixel_values)[:, 0])  # [N, 512]
-
-
-class ClipText(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.text = TextTransformer(buckets=49408, context=77, dim=512, depth=12, heads=8)
-        self.proj = nn.Linear(512, 512, bias=False)
-
-    def forward(self, input_ids):
-        return self.proj(self.text(input_ids))  # [N, 512]
+from tiny import (CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, ClipImage, ClipText, Identity, image_pre, sha256,
+                  yaml_lines)
+from vit import export
 
 
 def models():
     """The three encoders, built in a fixed order from seed 0: the same weights every time."""
     torch.manual_seed(0)
-    return {"identity": Identity().eval(), "clip_image": ClipImage().eval(), "clip_text": ClipText().eval()}
+    return {"identity": Identity(dim=384, depth=12, heads=6, registers=0).eval(),
+            "clip_image": ClipImage(dim=768, depth=12, heads=12, embed=512).eval(),
+            "clip_text": ClipText(buckets=49408, dim=512, depth=12, heads=8, embed=512).eval()}
 
 
 def main():

@@ -33,32 +33,35 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 
 
 class Identity(nn.Module):
-    def __init__(self):
+    """DINOv2-like: all tokens of a ViT (tiny by default; tools/encoders/real_shaped.py
+    builds the real sizes)."""
+
+    def __init__(self, dim=48, depth=2, heads=4, registers=2):
         super().__init__()
-        self.vit = ViT(image=224, patch=14, dim=48, depth=2, heads=4, registers=2)
+        self.vit = ViT(image=224, patch=14, dim=dim, depth=depth, heads=heads, registers=registers)
 
     def forward(self, pixel_values):
-        return self.vit(pixel_values)  # [N, 1+2+256, 48]
+        return self.vit(pixel_values)  # [N, 1+R+256, dim]
 
 
 class ClipImage(nn.Module):
-    def __init__(self):
+    def __init__(self, dim=48, depth=2, heads=4, embed=32):
         super().__init__()
-        self.vit = ViT(image=224, patch=32, dim=48, depth=2, heads=4)
-        self.proj = nn.Linear(48, 32, bias=False)
+        self.vit = ViT(image=224, patch=32, dim=dim, depth=depth, heads=heads)
+        self.proj = nn.Linear(dim, embed, bias=False)
 
     def forward(self, pixel_values):
-        return self.proj(self.vit(pixel_values)[:, 0])  # [N, 32]
+        return self.proj(self.vit(pixel_values)[:, 0])  # [N, embed]
 
 
 class ClipText(nn.Module):
-    def __init__(self):
+    def __init__(self, buckets=2048, dim=48, depth=2, heads=4, embed=32):
         super().__init__()
-        self.text = TextTransformer(buckets=2048, context=77, dim=48, depth=2, heads=4)
-        self.proj = nn.Linear(48, 32, bias=False)
+        self.text = TextTransformer(buckets=buckets, context=77, dim=dim, depth=depth, heads=heads)
+        self.proj = nn.Linear(dim, embed, bias=False)
 
     def forward(self, input_ids):
-        return self.proj(self.text(input_ids))  # [N, 32]
+        return self.proj(self.text(input_ids))  # [N, embed]
 
 
 class Segmenter(nn.Module):
