@@ -152,17 +152,24 @@ func (e *EncoderSpec) field(f string) string {
 	return fmt.Sprintf("encoders[%d].%s", e.index, f)
 }
 
-// ReadModel reads an encoder's ONNX file and checks its sha256 against the manifest.
-func (m *ModelManifest) ReadModel(e *EncoderSpec) ([]byte, error) {
+// CheckModel checks the sha256 of an encoder's model file, streaming it (a model is never
+// held in memory here: ONNX Runtime reads the file itself), and returns its path. A file
+// replaced between this check and the session's own read is not detected.
+func (m *ModelManifest) CheckModel(e *EncoderSpec) (string, error) {
 	p := m.ModelPath(e)
-	data, err := os.ReadFile(p)
+	f, err := os.Open(p)
 	if err != nil {
-		return nil, m.Errorf(e, "path", "cannot read model: %v", err)
+		return "", m.Errorf(e, "path", "cannot read model: %v", err)
 	}
-	if got := sha256Hex(data); got != e.SHA256 {
-		return nil, m.Errorf(e, "sha256", "%s has sha256 %s, manifest says %s", p, got, e.SHA256)
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", m.Errorf(e, "path", "cannot read model: %v", err)
 	}
-	return data, nil
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return "", m.Errorf(e, "sha256", "%s has sha256 %s, manifest says %s", p, got, e.SHA256)
+	}
+	return p, nil
 }
 
 // Tokenizer returns the CLIP tokenizer of a text encoder, checking a vocabulary file's hash.
@@ -333,11 +340,6 @@ func isSHA256(s string) bool {
 		}
 	}
 	return true
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // WriteCalibrations rewrites the manifest file in place with the calibration of each given

@@ -54,12 +54,12 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	if spec == nil {
 		return nil, fmt.Errorf("%s: no %s encoder declared", m.Path(), role)
 	}
-	data, err := m.ReadModel(spec)
+	path, err := m.CheckModel(spec)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{rt: rt, manifest: m, spec: spec, sha256: spec.SHA256} // ReadModel checked it
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	s := &Session{rt: rt, manifest: m, spec: spec, sha256: spec.SHA256} // CheckModel checked it
+	ins, outs, err := ort.GetInputOutputInfo(path)
 	if err != nil {
 		return nil, m.Errorf(spec, "path", "ONNX Runtime cannot read %s: %v", m.ModelPath(spec), err)
 	}
@@ -84,7 +84,8 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 		return nil, err
 	}
 	defer so.Destroy()
-	s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{s.in.Name}, []string{s.out.Name}, so)
+	// ONNX Runtime reads the file itself: the model's bytes are not also held in Go's heap.
+	s.sess, err = ort.NewDynamicAdvancedSession(path, []string{s.in.Name}, []string{s.out.Name}, so)
 	if err != nil {
 		return nil, m.Errorf(spec, "path", "creating a session for %s: %v", m.ModelPath(spec), err)
 	}
