@@ -29,6 +29,9 @@ type evidenceRow struct {
 	dir       string // the manifest's folder
 }
 
+// contactSheetFile is the contact sheet's name in the report folder.
+const contactSheetFile = "contact_sheet.png"
+
 // contactSamples is how many samples the contact sheet shows.
 const contactSamples = 12
 
@@ -86,9 +89,15 @@ func writeEvidence(out, dir string, vs []Variant) ([]string, error) {
 	if err := os.WriteFile(md, []byte(evidenceTable(rows)), 0o644); err != nil {
 		return nil, err
 	}
-	sheet := filepath.Join(dir, "contact_sheet.png")
+	sheet := filepath.Join(dir, contactSheetFile)
+	if err := os.Remove(sheet); err != nil && !os.IsNotExist(err) { // a previous report's
+		return nil, err
+	}
 	if err := contactSheet(sheet, rows); err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(sheet); err != nil { // no variant with its images here (merged shards)
+		return []string{md}, nil
 	}
 	return []string{md, sheet}, nil
 }

@@ -94,7 +94,19 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 		truth.Dir = GroundTruth
 		withTruth = append([]*charis.Run{truth}, runs...)
 	}
-	if _, err := reports.Write(dir, withTruth); err != nil {
+	// The evidence first: report.html shows its contact sheet.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	evidence, err := writeEvidence(out, dir, vs)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	var figures []reports.Figure
+	if sheet, err := os.ReadFile(filepath.Join(dir, contactSheetFile)); err == nil {
+		figures = append(figures, reports.Figure{Title: "Contact sheet: reference, ground truth, each variant", PNG: sheet})
+	}
+	if _, err := reports.Write(dir, withTruth, figures...); err != nil {
 		return nil, err
 	}
 	var files []string
@@ -107,10 +119,6 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 			}
 			files = append(files, p)
 		}
-	}
-	evidence, err := writeEvidence(out, dir, vs)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	return append(files, evidence...), nil // the paper's tables in its order (main, masking, LoRA), then the evidence
 }

@@ -100,6 +100,10 @@ func TestRunResumeExec(t *testing.T) {
 	if r := ret["copy-reference"]; r.Top1 != 1 || r.Failed != 2 || r.Samples != 2 {
 		t.Errorf("copy-reference retrieval %+v, want top-1 1 over 2 readable images, 2 failed", r)
 	}
+	html, err := os.ReadFile(filepath.Join(out, "report", "report.html"))
+	if err != nil || !strings.Contains(string(html), "<h2>Contact sheet") {
+		t.Errorf("report.html lacks the contact sheet (%v)", err)
+	}
 	evidence, err := os.ReadFile(filepath.Join(out, "report", "evidence.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -45,11 +45,23 @@ type htmlSample struct {
 	Reference, Generated template.URL // data: URLs, empty when the file is missing
 }
 
+// Figure is an image the caller adds to report.html, under its title (a contact sheet).
+type Figure struct {
+	Title string
+	PNG   []byte
+}
+
+type htmlFigure struct {
+	Title string
+	URL   template.URL
+}
+
 type htmlPage struct {
 	Runs     []*charis.Run
 	Heads    []string
 	Rows     []htmlRow
 	Plots    []template.URL
+	Figures  []htmlFigure
 	Subjects []string
 	SubjHead []string
 	SubjRows [][]string
@@ -80,6 +92,8 @@ encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{
 <p>Means over scored samples; below each, ± half the 95% bootstrap interval (subjects resampled); best per column in bold;
 (n=…): the samples an axis applies to, where fewer (CF is left out where the prompt licenses a colour change).</p>
 <h2>Plots</h2><div class="plots">{{range .Plots}}<img src="{{.}}" alt="plot">{{end}}</div>
+{{range .Figures}}<h2>{{.Title}}</h2><div class="plots"><img src="{{.URL}}" alt="{{.Title}}"></div>
+{{end}}
 <h2>Best and worst samples per variant (by CHARIS)</h2>
 {{range .Rows}}<h3>{{.Label}}</h3>
 {{if .Failed}}<p class="warn">failed: {{range .Failed}}<code>{{.}}</code> {{end}}</p>{{end}}
@@ -93,10 +107,13 @@ encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{
 {{.Rank}}: <b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
 `))
 
-// WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), and
-// thumbnails of each variant's best and worst samples with their scores.
-func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte) error {
+// WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), the
+// caller's figures, and thumbnails of each variant's best and worst samples with their scores.
+func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, figures ...Figure) error {
 	pg := htmlPage{Runs: runs}
+	for _, f := range figures {
+		pg.Figures = append(pg.Figures, htmlFigure{Title: f.Title, URL: dataURL(f.PNG)})
+	}
 	b := best(rows)
 	for _, c := range Columns {
 		pg.Heads = append(pg.Heads, c.Head)
