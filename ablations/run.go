@@ -353,7 +353,7 @@ func scoreInto(ctx context.Context, manifest, dir, key string, models *charis.Mo
 	if err != nil {
 		return err
 	}
-	ret, err := score.IdentityRetrieval(o.Runtime, models, manifest)
+	ret, err := score.IdentityRetrieval(o.Runtime, models, manifest, o.Cache)
 	if err != nil {
 		return fmt.Errorf("identity retrieval: %w", err)
 	}

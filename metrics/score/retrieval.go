@@ -3,11 +3,13 @@ package score
 import (
 	"fmt"
 	"image"
+	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
@@ -26,10 +28,12 @@ type Retrieval struct {
 const retrievalBatch = 16
 
 // IdentityRetrieval measures Retrieval per variant of the manifest at path: every distinct
-// reference is the gallery (one per subject), every generated image a query. A reference
-// that cannot be read is an error naming it; a generated image that cannot be read is left
-// out and counted, as scoring makes it that sample's error.
-func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path string) (map[string]Retrieval, error) {
+// reference is the gallery (one per subject), every generated image a query. Identity rows
+// come from the embedding cache c (nil: none) where scoring left them, under the key
+// scoring uses, so a scored run's images are not encoded again. A reference that cannot be
+// read is an error naming it; a generated image that cannot be read is left out and
+// counted, as scoring makes it that sample's error.
+func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path string, c *cache.Cache) (map[string]Retrieval, error) {
 	samples, err := charis.ReadManifest(path)
 	if err != nil {
 		return nil, err
@@ -42,6 +46,9 @@ func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path s
 		return nil, err
 	}
 	defer id.Close()
+	if !id.Spec().Output.HasCLS() {
+		return nil, fmt.Errorf("the identity encoder has no CLS token")
+	}
 	dir := filepath.Dir(path)
 	resolve := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -58,40 +65,58 @@ func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path s
 		}
 	}
 	slices.Sort(subjects)
+	keyOf := func(h string) string { return h + "|" + id.SHA256() + "|" + id.Pixels().ID() }
 	// embed returns the CLS token of each readable image (nil for one that is not, or an
 	// error when strict).
 	embed := func(paths []string, strict bool) ([][]float32, error) {
 		out := make([][]float32, len(paths))
-		var imgs []*image.RGBA
+		var pxs []*image.RGBA
 		var at []int
+		var keys []string
 		flush := func() error {
-			if len(imgs) == 0 {
+			if len(pxs) == 0 {
 				return nil
 			}
-			t, err := id.EncodeImages(imgs)
+			t, err := id.EncodePixels(pxs)
 			if err != nil {
 				return err
 			}
 			for i, k := range at {
-				cls, _, _ := id.Tokens(t, i)
-				if cls == nil {
-					return fmt.Errorf("the identity encoder has no CLS token")
+				out[k], _, _ = id.Tokens(t, i)
+				if c != nil {
+					_ = c.Put(kindEmbedding, keys[i], encodeRow(t.Row(i), t.Shape[1:])) // a failed write only costs a later encode
 				}
-				out[k] = cls
 			}
-			imgs, at = imgs[:0], at[:0]
+			pxs, at, keys = pxs[:0], at[:0], keys[:0]
 			return nil
 		}
 		for k, p := range paths {
-			img, err := imageio.ReadFile(resolve(p), imageio.Options{})
+			data, err := os.ReadFile(resolve(p))
+			var img *image.RGBA
+			if err == nil {
+				key := keyOf(sha(data))
+				if c != nil {
+					if b, ok, _ := c.Get(kindEmbedding, key); ok {
+						if row, shape, err := decodeRow(b); err == nil && len(shape) == 2 {
+							out[k] = row[:shape[1]] // the CLS token comes first
+							continue
+						}
+					}
+				}
+				if img, err = imageio.Decode(data, p, imageio.Options{}); err == nil {
+					var px *image.RGBA
+					if px, err = id.Pixels().Pixels(img); err == nil {
+						pxs, at, keys = append(pxs, px), append(at, k), append(keys, key)
+					}
+				}
+			}
 			if err != nil {
 				if strict {
 					return nil, fmt.Errorf("%s: %w", p, err)
 				}
 				continue
 			}
-			imgs, at = append(imgs, img), append(at, k)
-			if len(imgs) == retrievalBatch {
+			if len(pxs) == retrievalBatch {
 				if err := flush(); err != nil {
 					return nil, err
 				}
