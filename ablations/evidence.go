@@ -107,10 +107,15 @@ func writeEvidence(out, dir string, vs []Variant) ([]string, error) {
 func copySSIM(row *evidenceRow) (float64, [2]float64, error) {
 	bySubject := map[string][]float64{}
 	var subjects []string
+	refs := map[string]ssim.Gray{} // a subject's reference serves all its samples
 	for _, s := range row.manifest {
-		r, err := grayAt(row.dir, s.Reference)
-		if err != nil {
-			return 0, [2]float64{}, err
+		r, ok := refs[s.Reference]
+		if !ok {
+			var err error
+			if r, err = grayAt(row.dir, s.Reference); err != nil {
+				return 0, [2]float64{}, err
+			}
+			refs[s.Reference] = r
 		}
 		g, err := grayAt(row.dir, s.Generated)
 		if err != nil {
