@@ -21,22 +21,13 @@ func Novelty(r, g ssim.Gray) (float64, error) {
 // GrayResized converts to Pillow's "L" (ITU-R 601-2 luma, fixed point) and resizes the
 // gray image to size×size with Pillow's bicubic filter: what Novelty compares.
 func GrayResized(img *image.RGBA, size int) (ssim.Gray, error) {
-	b := img.Rect
-	gray := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			p := img.Pix[img.PixOffset(b.Min.X+x, b.Min.Y+y):]
-			l := uint8((uint32(p[0])*19595 + uint32(p[1])*38470 + uint32(p[2])*7471 + 0x8000) >> 16)
-			copy(gray.Pix[gray.PixOffset(x, y):], []uint8{l, l, l, 255})
-		}
-	}
-	rs, err := preprocess.Resize(gray, size, size, preprocess.Bicubic)
+	rs, err := preprocess.ResizeGray(preprocess.Luma(img), size, size, preprocess.Bicubic)
 	if err != nil {
 		return ssim.Gray{}, err
 	}
 	out := ssim.Gray{W: size, H: size, Pix: make([]float64, size*size)}
-	for i := range out.Pix {
-		out.Pix[i] = float64(rs.Pix[4*i])
+	for i, v := range rs.Pix {
+		out.Pix[i] = float64(v)
 	}
 	return out, nil
 }

@@ -30,7 +30,7 @@ func rgbSHA(img *image.RGBA) string {
 
 // TestDreamBenchLikePillow: every shared DreamBench photo (real camera JPEGs, 4:2:0 and
 // 4:4:4, some with an EXIF orientation) decodes to Pillow 9.4's pixels and preprocesses to
-// the CLIP input Pillow makes, byte for byte (tools/fixtures/make_dreambench_goldens.py).
+// the CLIP input and the gray TD image Pillow makes, byte for byte (tools/fixtures/make_dreambench_goldens.py).
 // Decoding needs libjpeg-turbo; a build without it checks nothing here and says so.
 func TestDreamBenchLikePillow(t *testing.T) {
 	if !turbojpeg.Available {
@@ -46,6 +46,7 @@ func TestDreamBenchLikePillow(t *testing.T) {
 			Size          [2]int
 			DecodedSHA256 string `json:"decoded_sha256"`
 			CLIP224SHA256 string `json:"clip224_sha256"`
+			Gray128SHA256 string `json:"gray128_sha256"`
 		}
 	}
 	if err := json.Unmarshal(b, &golden); err != nil {
@@ -68,6 +69,13 @@ func TestDreamBenchLikePillow(t *testing.T) {
 		}
 		if rgbSHA(px) != g.CLIP224SHA256 {
 			t.Errorf("%s: the CLIP input differs from Pillow's", g.File)
+		}
+		gray, err := preprocess.ResizeGray(preprocess.Luma(img), 128, 128, preprocess.Bicubic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(gray.Pix); hex.EncodeToString(sum[:]) != g.Gray128SHA256 {
+			t.Errorf("%s: the gray 128x128 image differs from Pillow's", g.File)
 		}
 	}
 	if len(golden.Photos) != 30 {
