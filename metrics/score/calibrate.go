@@ -79,7 +79,7 @@ func Calibrate(ctx context.Context, opt CalibrateOptions) (Calibrations, error) 
 		return nil, err
 	}
 	sc := &scorer{opt: Options{Manifest: opt.Manifest, Models: opt.Models, Config: opt.Config, Runtime: opt.Runtime,
-		Cache: opt.Cache, Log: opt.Log, Workers: 1, MaxFileBytes: DefaultMaxFileBytes}, samples: samples, encShas: map[string]string{}, features: true, refs: lru{max: refCacheSize}}
+		Cache: opt.Cache, Log: opt.Log, Workers: 1, MaxFileBytes: DefaultMaxFileBytes}, samples: samples, encShas: map[string]string{}, features: true, images: lru{max: imageCacheSize}}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}

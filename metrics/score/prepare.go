@@ -130,63 +130,36 @@ func (sc *scorer) prepareInto(p *prepared) error {
 		return nil
 	}
 	opt := imageio.Options{MaxPixels: sc.opt.MaxPixels}
-	g, err := imageio.Decode(gData, s.Generated, opt)
-	if err != nil {
-		return failf("generated: %v", err)
-	}
-	gm, err := decodeMask("generated_mask", gmData, s.GeneratedMask, g, opt)
+	ref, err := sc.image("reference", rData, p.rHash, s.Reference, opt, sc.hasSeg && rmData == nil)
 	if err != nil {
 		return err
 	}
-	ref, err := sc.reference(p, rData, rmData, opt)
+	g, err := sc.image("generated", gData, p.gHash, s.Generated, opt, (sc.hasSeg && gmData == nil) || sc.hasIQA)
 	if err != nil {
+		return err
+	}
+	if p.rMask, err = sc.mask("reference_mask", rmData, s.ReferenceMask, ref, opt); err != nil {
+		return err
+	}
+	if p.gMask, err = sc.mask("generated_mask", gmData, s.GeneratedMask, g, opt); err != nil {
 		return err
 	}
 	p.maskSource = "given"
-	if ref.mask == nil || gm == nil {
+	if p.rMask == nil || p.gMask == nil {
 		p.maskSource = "none"
 		if sc.hasSeg {
 			p.maskSource = "segmenter"
 		}
 	}
-	p.rID, p.rClip, p.rMask, p.rFull = ref.id, ref.clip, ref.mask, ref.full
-	if p.gID, err = sc.idPx.Pixels(g); err != nil {
-		return failf("generated: %v", err)
-	}
-	if p.gClip, err = sc.clipPx.Pixels(g); err != nil {
-		return failf("generated: %v", err)
-	}
-	if gm != nil {
-		p.gMask, _ = sc.idPx.Pixels(gm) // same size as g: cannot fail where g did not
-	}
-	p.gFull = g
-	gray, err := metrics.GrayResized(g, sc.opt.Config.TD.SSIMSize)
-	if err != nil {
-		return failf("generated: %v", err)
-	}
-	if p.novelty, err = metrics.Novelty(ref.gray, gray); err != nil {
+	p.rID, p.rClip, p.rFull = ref.id, ref.clip, ref.full
+	p.gID, p.gClip, p.gFull = g.id, g.clip, g.full
+	if p.novelty, err = metrics.Novelty(ref.gray, g.gray); err != nil {
 		return failf("novelty: %v", err)
 	}
-	p.luma = metrics.LumaOf(g)
+	p.luma = g.luma
 	p.prompt = metrics.StripIdentifiers(s.Prompt, sc.opt.Config.PA.Identifiers)
 	p.clauses = metrics.Clauses(p.prompt)
 	return nil
-}
-
-// decodeMask decodes a mask (nonzero = subject) as an opaque gray image of the image's
-// size; a mask of another size is an error.
-func decodeMask(field string, data []byte, path string, img *image.RGBA, opt imageio.Options) (*image.RGBA, error) {
-	if data == nil {
-		return nil, nil
-	}
-	m, err := imageio.Decode(data, path, opt)
-	if err != nil {
-		return nil, failf("%s: %v", field, err)
-	}
-	if m.Rect.Size() != img.Rect.Size() {
-		return nil, failf("%s: %s is %dx%d, its image %dx%d", field, path, m.Rect.Dx(), m.Rect.Dy(), img.Rect.Dx(), img.Rect.Dy())
-	}
-	return binarize(m), nil
 }
 
 // binarize makes a mask 255 where any channel is nonzero, 0 elsewhere.
@@ -202,52 +175,74 @@ func binarize(m *image.RGBA) *image.RGBA {
 	return out
 }
 
-// refPrep is a reference after the CPU stage: what every sample of its subject shares.
-type refPrep struct {
-	id, clip, mask *image.RGBA // the encoders' preprocessed pixels; mask nil without one
-	gray           ssim.Gray   // for TD's novelty
-	full           *image.RGBA // the decoded image, kept only where the segmenter needs it
+// imgPrep is an image after the CPU stage: what every sample showing it shares. The
+// decoded image itself is dropped once these are made, unless full is needed.
+type imgPrep struct {
+	size       image.Point
+	id, clip   *image.RGBA // the encoders' preprocessed pixels
+	gray       ssim.Gray   // for TD's novelty
+	luma       metrics.Luma
+	full       *image.RGBA // the decoded image, kept only where the segmenter or IQA model needs it
+	maskPixels *image.RGBA // a mask's identity-preprocessed pixels (for a mask, the only field set)
 }
 
-// refCacheSize bounds the references kept decoded: a manifest lists a subject's samples
-// together, so a few suffice, and each holds only encoder-sized images.
-const refCacheSize = 32
+// imageCacheSize bounds the images kept preprocessed (about 0.5 MB each, none camera-sized):
+// a manifest lists a subject's samples together, so a subject's reference and an image
+// shown in several samples are made once.
+const imageCacheSize = 64
 
-// reference decodes and preprocesses a sample's reference once per run: the samples of a
-// subject share it (by the hash of its bytes and of its mask's).
-func (sc *scorer) reference(p *prepared, data, maskData []byte, opt imageio.Options) (*refPrep, error) {
-	key := p.rHash + "|" + sha(maskData)
-	if r, ok := sc.refs.get(key); ok {
+// image decodes and preprocesses an image once per run: samples showing the same bytes
+// (a subject's reference, above all) share it. An image kept whole (keepFull) is not
+// cached, so the cache never holds a camera-sized picture.
+func (sc *scorer) image(field string, data []byte, hash, path string, opt imageio.Options, keepFull bool) (*imgPrep, error) {
+	if r, ok := sc.images.get(hash); ok && !keepFull {
 		return r, nil
 	}
-	s := p.s
-	img, err := imageio.Decode(data, s.Reference, opt)
+	img, err := imageio.Decode(data, path, opt)
 	if err != nil {
-		return nil, failf("reference: %v", err)
+		return nil, failf("%s: %v", field, err)
 	}
-	mask, err := decodeMask("reference_mask", maskData, s.ReferenceMask, img, opt)
-	if err != nil {
-		return nil, err
-	}
-	r := &refPrep{}
+	r := &imgPrep{size: img.Rect.Size(), luma: metrics.LumaOf(img)}
 	if r.id, err = sc.idPx.Pixels(img); err != nil {
-		return nil, failf("reference: %v", err)
+		return nil, failf("%s: %v", field, err)
 	}
 	if r.clip, err = sc.clipPx.Pixels(img); err != nil {
-		return nil, failf("reference: %v", err)
-	}
-	if mask != nil {
-		r.mask, _ = sc.idPx.Pixels(mask) // same size as the image: cannot fail where it did not
-	} else if sc.hasSeg {
-		r.full = img // the segmenter makes the mask from the full image
+		return nil, failf("%s: %v", field, err)
 	}
 	if r.gray, err = metrics.GrayResized(img, sc.opt.Config.TD.SSIMSize); err != nil {
-		return nil, failf("reference: %v", err)
+		return nil, failf("%s: %v", field, err)
 	}
-	if r.full == nil {
-		sc.refs.put(key, r) // a reference the segmenter needs whole is not kept: it may be camera-sized
+	if keepFull {
+		r.full = img
+	} else {
+		sc.images.put(hash, r)
 	}
 	return r, nil
+}
+
+// mask decodes a mask (nil data: none) for img and preprocesses it like the image, once per
+// run for the same bytes and size.
+func (sc *scorer) mask(field string, data []byte, path string, img *imgPrep, opt imageio.Options) (*image.RGBA, error) {
+	if data == nil {
+		return nil, nil
+	}
+	key := fmt.Sprintf("mask %s %v", sha(data), img.size)
+	if r, ok := sc.images.get(key); ok {
+		return r.maskPixels, nil
+	}
+	m, err := imageio.Decode(data, path, opt)
+	if err != nil {
+		return nil, failf("%s: %v", field, err)
+	}
+	if m.Rect.Size() != img.size {
+		return nil, failf("%s: %s is %dx%d, its image %dx%d", field, path, m.Rect.Dx(), m.Rect.Dy(), img.size.X, img.size.Y)
+	}
+	px, err := sc.idPx.Pixels(binarize(m))
+	if err != nil {
+		return nil, failf("%s: %v", field, err)
+	}
+	sc.images.put(key, &imgPrep{maskPixels: px})
+	return px, nil
 }
 
 // lru is a small least-recently-used map, safe for the preparing goroutines.
@@ -255,10 +250,10 @@ type lru struct {
 	mu    sync.Mutex
 	max   int
 	order []string // least recently used first
-	m     map[string]*refPrep
+	m     map[string]*imgPrep
 }
 
-func (c *lru) get(k string) (*refPrep, bool) {
+func (c *lru) get(k string) (*imgPrep, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.m[k]
@@ -268,11 +263,11 @@ func (c *lru) get(k string) (*refPrep, bool) {
 	return r, ok
 }
 
-func (c *lru) put(k string, r *refPrep) {
+func (c *lru) put(k string, r *imgPrep) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]*refPrep{}
+		c.m = map[string]*imgPrep{}
 	}
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		delete(c.m, c.order[0])

@@ -68,12 +68,13 @@ type scorer struct {
 	seg, iqa  *encoder.Session // optional
 	idPx      preprocess.Spec  // the identity encoder's preprocessing
 	clipPx    preprocess.Spec  // the CLIP image encoder's
-	hasSeg    bool
+	hasSeg    bool             // a segmenter makes missing masks
+	hasIQA    bool             // an IQA model takes part in VQ
 	antonyms  []metrics.Antonym
 	encShas   map[string]string
 	manifestH string
 	features  bool // calibrating: every sample goes through the encoders (no sample cache)
-	refs      lru  // references decoded and preprocessed, shared by a subject's samples
+	images    lru  // images and masks decoded and preprocessed, shared by the samples showing them
 }
 
 // Run scores the manifest into opt.Out and returns the summary. A context cancelled
@@ -118,7 +119,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, refs: lru{max: refCacheSize}}
+	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, images: lru{max: imageCacheSize}}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}
@@ -166,6 +167,7 @@ func (sc *scorer) loadEncoders() error {
 	sc.idPx = m.Encoder(charis.RoleIdentity).PixelSpec()
 	sc.clipPx = m.Encoder(charis.RoleCLIPImage).PixelSpec()
 	sc.hasSeg = m.Encoder(charis.RoleSegmenter) != nil
+	sc.hasIQA = m.Encoder(charis.RoleIQA) != nil
 	var texts []string
 	for _, a := range sc.opt.Config.VQ.Antonyms {
 		texts = append(texts, a[0], a[1])
