@@ -163,3 +163,25 @@ func TestCHARISAggregate(t *testing.T) {
 		t.Fatalf("geometric CHARIS %v, want %v", got, want)
 	}
 }
+
+// TestMedianOfMatchesSort: the selection gives a sort's median on odd and even counts,
+// with ties and constant runs.
+func TestMedianOfMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n < 300; n += 7 {
+		for _, levels := range []int{3, 1000} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64(r.IntN(levels)) - 0.5*float64(levels)
+			}
+			s := slices.Sorted(slices.Values(v))
+			want := s[n/2]
+			if n%2 == 0 {
+				want = (s[n/2-1] + s[n/2]) / 2
+			}
+			if got := medianOf(v); got != want {
+				t.Fatalf("n=%d levels=%d: median %v, want %v", n, levels, got, want)
+			}
+		}
+	}
+}

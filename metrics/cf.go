@@ -2,7 +2,7 @@ package metrics
 
 import (
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/colour"
@@ -188,12 +188,45 @@ func median(px []colour.Lab) colour.Lab {
 		A: ch(func(c colour.Lab) float64 { return c.A }), B: ch(func(c colour.Lab) float64 { return c.B })}
 }
 
-// medianOf sorts v and returns its median (the mean of the middle two for an even count).
+// medianOf returns v's median (the mean of the middle two for an even count), reordering
+// v: a selection, not a sort, since only the middle is needed.
 func medianOf(v []float64) float64 {
-	sort.Float64s(v)
 	n := len(v)
+	hi := selectNth(v, n/2)
 	if n%2 == 1 {
-		return v[n/2]
+		return hi
 	}
-	return (v[n/2-1] + v[n/2]) / 2
+	return (slices.Max(v[:n/2]) + hi) / 2 // after selectNth, v[:n/2] holds the smaller half
+}
+
+// selectNth reorders v so that v[k] is the value a sort would put there, every value
+// before it ≤ and every value after it ≥ (Hoare's quickselect, middle pivot).
+func selectNth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		pivot := v[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }
