@@ -143,6 +143,30 @@ func TestShapesAndBatching(t *testing.T) {
 	}
 }
 
+// TestInterrupt: once a session is interrupted (from another goroutine, while encoding),
+// encoding fails with ErrInterrupted instead of running on; another session is not touched.
+func TestInterrupt(t *testing.T) {
+	rt := openRuntime(t, Options{BatchSize: 1})
+	m := loadManifest(t, tinyManifest)
+	id, clipI := load(t, rt, m, charis.RoleIdentity), load(t, rt, m, charis.RoleCLIPImage)
+	imgs := testImages(t, 4)
+	if _, err := id.EncodeImages(imgs); err != nil {
+		t.Fatal(err)
+	}
+	go id.Interrupt()
+	var err error
+	for i := 0; i < 10000 && err == nil; i++ {
+		_, err = id.EncodeImages(imgs)
+	}
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("after Interrupt: %v, want ErrInterrupted", err)
+	}
+	id.Interrupt() // a second call is harmless
+	if _, err := clipI.EncodeImages(imgs); err != nil {
+		t.Fatalf("the other session: %v", err)
+	}
+}
+
 // TestMatchesPyTorch: decode + preprocess + ONNX Runtime reproduces the PyTorch model fed
 // by a Hugging Face-style PIL pipeline (reference.json, written by tools/encoders/tiny.py).
 func TestMatchesPyTorch(t *testing.T) {

@@ -1,11 +1,13 @@
 package encoder
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -43,6 +45,8 @@ type Session struct {
 	sha256   string
 	in, out  ort.InputOutputInfo
 	sess     *ort.DynamicAdvancedSession
+	runOpts  *ort.RunOptions // Interrupt sets its terminate flag
+	stopped  atomic.Bool
 	pixels   preprocess.Spec // image encoders
 	tok      *clip.Tokenizer // text encoders
 }
@@ -89,7 +93,23 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	if err != nil {
 		return nil, m.Errorf(spec, "path", "creating a session for %s: %v", m.ModelPath(spec), err)
 	}
+	if s.runOpts, err = ort.NewRunOptions(); err != nil {
+		s.sess.Destroy()
+		return nil, err
+	}
 	return s, nil
+}
+
+// ErrInterrupted is what encoding returns once the session is interrupted.
+var ErrInterrupted = errors.New("encoding interrupted")
+
+// Interrupt makes the batch running now, and every later one, fail quickly with
+// ErrInterrupted: a run cancelled mid-batch does not wait for the batch to finish. Safe to
+// call from any goroutine, more than once.
+func (s *Session) Interrupt() {
+	if !s.stopped.Swap(true) {
+		s.runOpts.Terminate()
+	}
 }
 
 // pick selects an input or output by name, or the first when name is empty (inputs must
@@ -193,7 +213,10 @@ func (s *Session) checkTokens(tokens int) error {
 }
 
 // Close releases the session.
-func (s *Session) Close() error { return s.sess.Destroy() }
+func (s *Session) Close() error {
+	s.runOpts.Destroy()
+	return s.sess.Destroy()
+}
 
 // Spec is the manifest entry this session runs.
 func (s *Session) Spec() *charis.EncoderSpec { return s.spec }
@@ -328,7 +351,13 @@ func (s *Session) EncodeTexts(texts []string) (*Tensor, error) {
 func (s *Session) run(input ort.Value, acc *Tensor) (*Tensor, error) {
 	defer input.Destroy()
 	outputs := []ort.Value{nil}
-	if err := s.sess.Run([]ort.Value{input}, outputs); err != nil {
+	if s.stopped.Load() {
+		return nil, ErrInterrupted
+	}
+	if err := s.sess.RunWithOptions([]ort.Value{input}, outputs, s.runOpts); err != nil {
+		if s.stopped.Load() {
+			return nil, ErrInterrupted
+		}
 		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
 	}
 	defer outputs[0].Destroy()

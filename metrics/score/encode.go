@@ -181,107 +181,114 @@ func (sc *scorer) texts(texts []string) ([][]float32, error) {
 	return out, nil
 }
 
-// encodeAndScore runs the encoders over a chunk's live samples and scores them.
-func (sc *scorer) encodeAndScore(batch []*prepared) ([]*record, error) {
-	var live []*prepared
-	for _, p := range batch {
-		if p.rec == nil {
-			live = append(live, p)
-		}
-	}
-	if len(live) > 0 {
-		if err := sc.scoreLive(live); err != nil {
-			return nil, err
-		}
-	}
-	recs := make([]*record, len(batch))
-	for i, p := range batch {
-		recs[i] = p.rec
-		p.rFull, p.gFull, p.rID, p.gID, p.rClip, p.gClip = nil, nil, nil, nil, nil, nil // free pixels
-	}
-	return recs, nil
+// encodings is a chunk's encoder outputs, what its axes are computed from.
+type encodings struct {
+	live             []*prepared // the chunk's samples without a record yet
+	idRows, clipRows [][]float32 // two rows per live sample: R, then G
+	idShape          []int
+	texts            [][]float32 // per live sample: its prompt, then its clauses
+	iqa              []float64   // per live sample; nil without an IQA model
 }
 
-func (sc *scorer) scoreLive(live []*prepared) error {
-	if err := sc.sessions(); err != nil {
-		return err
+// encode runs the encoders over a chunk's live samples.
+func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
+	e := &encodings{}
+	for _, p := range batch {
+		if p.rec == nil {
+			e.live = append(e.live, p)
+		}
 	}
-	var hashes []string
+	if len(e.live) == 0 {
+		return e, nil
+	}
+	if err := sc.sessions(); err != nil {
+		return nil, err
+	}
+	var hashes, texts []string
 	var idPx, clipPx []*image.RGBA
-	for _, p := range live {
+	for _, p := range e.live {
 		hashes = append(hashes, p.rHash, p.gHash)
 		idPx = append(idPx, p.rID, p.gID)
 		clipPx = append(clipPx, p.rClip, p.gClip)
-	}
-	idRows, idShape, err := sc.rows(sc.id, hashes, idPx)
-	if err != nil {
-		return err
-	}
-	clipRows, _, err := sc.rows(sc.clipImg, hashes, clipPx)
-	if err != nil {
-		return err
-	}
-	var texts []string
-	for _, p := range live {
 		texts = append(texts, p.prompt)
 		texts = append(texts, p.clauses...)
 	}
-	tv, err := sc.texts(texts)
-	if err != nil {
-		return err
+	var err error
+	if e.idRows, e.idShape, err = sc.rows(sc.id, hashes, idPx); err != nil {
+		return nil, err
+	}
+	if e.clipRows, _, err = sc.rows(sc.clipImg, hashes, clipPx); err != nil {
+		return nil, err
+	}
+	if e.texts, err = sc.texts(texts); err != nil {
+		return nil, err
 	}
 	if sc.seg != nil {
-		if err := sc.segment(live); err != nil {
-			return err
+		if err := sc.segment(e.live); err != nil {
+			return nil, err
 		}
 	}
-	var iqa []float64
 	if sc.iqa != nil {
-		gs := make([]*image.RGBA, len(live))
-		for i, p := range live {
+		gs := make([]*image.RGBA, len(e.live))
+		for i, p := range e.live {
 			gs[i] = p.gFull
 		}
 		t, err := sc.iqa.EncodeImages(gs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cal := sc.iqa.Spec().Calibration
-		for i := range live {
-			iqa = append(iqa, cal.Calibrate(float64(t.Row(i)[0])))
+		for i := range e.live {
+			e.iqa = append(e.iqa, cal.Calibrate(float64(t.Row(i)[0])))
 		}
 	}
+	for _, p := range e.live {
+		p.rFull, p.gFull, p.rClip, p.gClip = nil, nil, nil, nil // what the axes do not read
+	}
+	return e, nil
+}
+
+// score computes the axes of a chunk's live samples from their encodings and returns
+// the chunk's records, in order.
+func (sc *scorer) score(batch []*prepared, e *encodings) []*record {
 	ti := 0
-	for i, p := range live {
-		rTok, rCol := sc.tokensAndColours(idRows[2*i], idShape, p.rID, p.rMask)
-		gTok, gCol := sc.tokensAndColours(idRows[2*i+1], idShape, p.gID, p.gMask)
-		promptVec := tv[ti]
-		clauseVecs := tv[ti+1 : ti+1+len(p.clauses)]
+	for i, p := range e.live {
+		rTok, rCol := sc.tokensAndColours(e.idRows[2*i], e.idShape, p.rID, p.rMask)
+		gTok, gCol := sc.tokensAndColours(e.idRows[2*i+1], e.idShape, p.gID, p.gMask)
+		promptVec := e.texts[ti]
+		clauseVecs := e.texts[ti+1 : ti+1+len(p.clauses)]
 		ti += 1 + len(p.clauses)
 		cfg := &sc.opt.Config
 		var q *float64
-		if iqa != nil {
-			q = &iqa[i]
+		if e.iqa != nil {
+			q = &e.iqa[i]
 		}
+		gImg := e.clipRows[2*i+1]
 		axes := map[string]charis.AxisValue{
 			charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration, cfg.Version),
-			charis.AxisPA: metrics.PA(clipRows[2*i+1], promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
+			charis.AxisPA: metrics.PA(gImg, promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
 			charis.AxisCF: sc.cf(p, rTok, gTok, rCol, gCol),
-			charis.AxisVQ: metrics.VQ(clipRows[2*i+1], sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
+			charis.AxisVQ: metrics.VQ(gImg, sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
 		}
 		spreadVec := globalToken(gTok) // version 1: TD's spread on the identity encoder
 		if cfg.Version >= charis.MetricV2 {
-			spreadVec = clipRows[2*i+1] // version 2: on CLIP image embeddings
+			spreadVec = gImg // version 2: on CLIP image embeddings
 		}
 		k := sc.opt.ClassicScale
 		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
 			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
 			Classic: &charis.Classic{
 				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
-				CLIPI: k * charis.Cosine(clipRows[2*i], clipRows[2*i+1]),
-				CLIPT: k * charis.Cosine(clipRows[2*i+1], promptVec),
+				CLIPI: k * charis.Cosine(e.clipRows[2*i], gImg),
+				CLIPT: k * charis.Cosine(gImg, promptVec),
 			}}
 	}
-	return nil
+	recs := make([]*record, len(batch))
+	for i, p := range batch {
+		recs[i] = p.rec
+		p.rID, p.gID, p.rMask, p.gMask = nil, nil, nil, nil // free pixels
+	}
+	return recs
 }
 
 // cf is the CF axis of a sample: version 1's, or version 2's where the prompt does not

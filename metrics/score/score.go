@@ -74,7 +74,10 @@ type scorer struct {
 	encShas   map[string]string
 	manifestH string
 	features  bool // calibrating: every sample goes through the encoders (no sample cache)
-	images    lru  // images and masks decoded and preprocessed, shared by the samples showing them
+	mu        sync.Mutex
+	loaded    []*encoder.Session // every session created, for interrupt and closeEncoders
+	stopped   bool               // interrupted
+	images    lru                // images and masks decoded and preprocessed, shared by the samples showing them
 }
 
 // Run scores the manifest into opt.Out and returns the summary. A context cancelled
@@ -149,9 +152,8 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	return sc.finish(w)
 }
 
-// loadEncoders checks the manifest declares what CHARIS needs and embeds the antonym
-// prompts. Sessions are created on first use (sessions), so a run served entirely from
-// the cache never loads a model.
+// loadEncoders checks the manifest declares what CHARIS needs. Sessions are created on
+// first use (sessions), so a run served entirely from the cache never loads a model.
 func (sc *scorer) loadEncoders() error {
 	m := sc.opt.Models
 	for _, r := range []charis.Role{charis.RoleIdentity, charis.RoleCLIPImage, charis.RoleCLIPText} {
@@ -168,6 +170,12 @@ func (sc *scorer) loadEncoders() error {
 	sc.clipPx = m.Encoder(charis.RoleCLIPImage).PixelSpec()
 	sc.hasSeg = m.Encoder(charis.RoleSegmenter) != nil
 	sc.hasIQA = m.Encoder(charis.RoleIQA) != nil
+	return nil
+}
+
+// embedAntonyms embeds VQ's antonym prompts (through the cache: a run served from it loads
+// no model).
+func (sc *scorer) embedAntonyms() error {
 	var texts []string
 	for _, a := range sc.opt.Config.VQ.Antonyms {
 		texts = append(texts, a[0], a[1])
@@ -183,10 +191,20 @@ func (sc *scorer) loadEncoders() error {
 }
 
 func (sc *scorer) closeEncoders() {
-	for _, s := range []*encoder.Session{sc.id, sc.clipImg, sc.clipText, sc.seg, sc.iqa} {
-		if s != nil {
-			s.Close()
-		}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, s := range sc.loaded {
+		s.Close()
+	}
+}
+
+// interrupt makes the encoders' batch in flight, and every later one, fail at once.
+func (sc *scorer) interrupt() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.stopped = true
+	for _, s := range sc.loaded {
+		s.Interrupt()
 	}
 }
 
@@ -196,21 +214,25 @@ func (sc *scorer) sessions() error {
 		return nil
 	}
 	m, rt := sc.opt.Models, sc.opt.Runtime
-	load := func(role charis.Role) (*encoder.Session, error) {
-		if m.Encoder(role) == nil {
-			return nil, nil
-		}
-		return rt.Load(m, role)
-	}
-	var err error
 	for _, x := range []struct {
 		role charis.Role
 		dst  **encoder.Session
 	}{{charis.RoleCLIPImage, &sc.clipImg}, {charis.RoleCLIPText, &sc.clipText}, {charis.RoleSegmenter, &sc.seg},
 		{charis.RoleIQA, &sc.iqa}, {charis.RoleIdentity, &sc.id}} {
-		if *x.dst, err = load(x.role); err != nil {
+		if m.Encoder(x.role) == nil {
+			continue
+		}
+		s, err := rt.Load(m, x.role)
+		if err != nil {
 			return err
 		}
+		sc.mu.Lock()
+		sc.loaded = append(sc.loaded, s)
+		if sc.stopped {
+			s.Interrupt()
+		}
+		sc.mu.Unlock()
+		*x.dst = s
 	}
 	return nil
 }
@@ -273,28 +295,27 @@ func (sc *scorer) sampleKey(p *prepared, rmHash, gmHash string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// pipeline prepares chunks on worker goroutines while the previous chunk is encoded.
+// pipeline runs three stages at once, each a chunk ahead of the next: preparing (decode,
+// preprocess, pixel measures) on worker goroutines, the encoders, and the axes with the
+// work log on this goroutine. Memory is bounded by the chunks in flight. A cancelled ctx
+// interrupts the encoders mid-batch; the chunks already written are kept.
 func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int) error {
-	total := len(sc.samples)
-	chunks := make(chan []*prepared, 1) // one chunk decoded ahead: bounded memory
+	var wg sync.WaitGroup
+	defer wg.Wait() // no stage outlives the run (its sessions are closed after it)
 	stop := make(chan struct{})
 	defer close(stop)
+	defer context.AfterFunc(ctx, sc.interrupt)()
+
+	chunks := make(chan []*prepared, 1)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer close(chunks)
 		for start := 0; start < len(todo); start += sc.opt.Chunk {
-			idx := todo[start:min(start+sc.opt.Chunk, len(todo))]
-			batch := make([]*prepared, len(idx))
-			var wg sync.WaitGroup
-			sem := make(chan struct{}, sc.opt.Workers)
-			for i, j := range idx {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					batch[i] = sc.prepare(j)
-				}()
+			batch := sc.prepareChunk(ctx, todo[start:min(start+sc.opt.Chunk, len(todo))])
+			if batch == nil {
+				return
 			}
-			wg.Wait()
 			select {
 			case chunks <- batch:
 			case <-stop:
@@ -302,30 +323,94 @@ func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int
 			}
 		}
 	}()
-	start, done := time.Now(), already
-	for batch := range chunks {
-		recs, err := sc.encodeAndScore(batch)
-		if err != nil {
-			return err
+
+	type encoded struct {
+		batch []*prepared
+		enc   *encodings
+		err   error
+	}
+	encs := make(chan encoded, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(encs)
+		send := func(x encoded) bool {
+			select {
+			case encs <- x:
+				return x.err == nil
+			case <-stop:
+				return false
+			}
 		}
+		if err := sc.embedAntonyms(); err != nil { // loads the models while the first chunk is prepared
+			send(encoded{err: err})
+			return
+		}
+		for batch := range chunks {
+			e, err := sc.encode(batch)
+			if !send(encoded{batch, e, err}) {
+				return
+			}
+		}
+	}()
+
+	start, done := time.Now(), already
+	interrupted := func(err error) error {
+		sc.endProgress()
+		return fmt.Errorf("interrupted after %d of %d samples (saved in %s; run the same command to continue): %w",
+			done, len(sc.samples), sc.opt.Out, err)
+	}
+	for x := range encs {
+		if x.err != nil {
+			if err := ctx.Err(); err != nil {
+				return interrupted(err)
+			}
+			return x.err
+		}
+		recs := sc.score(x.batch, x.enc)
 		if err := w.append(recs); err != nil {
 			return err
 		}
-		for i, p := range batch {
+		for i, p := range x.batch {
 			if sc.opt.Cache != nil && !p.cached && p.key != "" && recs[i].Status == charis.StatusOK {
 				sc.storeRecord(p.key, recs[i])
 			}
 		}
-		done += len(batch)
-		sc.progress(done, total, done-already, start)
+		done += len(x.batch)
+		sc.progress(done, len(sc.samples), done-already, start)
 		if err := ctx.Err(); err != nil {
-			sc.endProgress()
-			return fmt.Errorf("interrupted after %d of %d samples (saved in %s; run the same command to continue): %w",
-				done, total, sc.opt.Out, err)
+			return interrupted(err)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return interrupted(err)
 	}
 	sc.endProgress()
 	return nil
+}
+
+// prepareChunk prepares samples idx on the worker goroutines; nil when ctx is cancelled
+// first.
+func (sc *scorer) prepareChunk(ctx context.Context, idx []int) []*prepared {
+	batch := make([]*prepared, len(idx))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sc.opt.Workers)
+	for i, j := range idx {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			batch[i] = sc.prepare(j)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return batch
 }
 
 func (sc *scorer) progress(done, total, fresh int, start time.Time) {
