@@ -12,6 +12,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Available reports whether this build decodes through libjpeg-turbo.
@@ -24,7 +25,8 @@ const Name = "libjpeg-turbo (TurboJPEG, accurate DCT, fancy upsampling)"
 // callers fall back to another decoder.
 var ErrUnsupported = errors.New("turbojpeg: CMYK/YCCK JPEG")
 
-// Decode decodes a JPEG to 8-bit RGBA (alpha 255), row-major, width·4 bytes a row.
+// Decode decodes a JPEG to 8-bit RGBA (alpha 255), row-major, width·4 bytes a row. It
+// allocates what the header says: callers bound the size first (imageio does).
 func Decode(data []byte) (pix []byte, width, height int, err error) {
 	if len(data) == 0 {
 		return nil, 0, 0, errors.New("turbojpeg: empty data")
@@ -34,9 +36,10 @@ func Decode(data []byte) (pix []byte, width, height int, err error) {
 		return nil, 0, 0, errors.New("turbojpeg: cannot create a decompressor")
 	}
 	defer C.tjDestroy(h)
-	// The compressed bytes are copied to C memory: cgo must not keep a Go pointer past the call.
-	buf := C.CBytes(data)
-	defer C.free(buf)
+	// libjpeg-turbo reads the compressed bytes and writes the pixels in Go memory, neither
+	// holding a Go pointer nor keeping one past the call (cgo's rules): no copy on either side,
+	// and no camera-sized buffer through C's allocator, which keeps freed memory in its arenas.
+	buf := unsafe.Pointer(&data[0])
 	var w, ht, subsamp, cs C.int
 	if C.tjDecompressHeader3(h, (*C.uchar)(buf), C.ulong(len(data)), &w, &ht, &subsamp, &cs) != 0 {
 		return nil, 0, 0, fmt.Errorf("turbojpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
@@ -45,16 +48,15 @@ func Decode(data []byte) (pix []byte, width, height int, err error) {
 		return nil, 0, 0, ErrUnsupported
 	}
 	width, height = int(w), int(ht)
-	out := C.malloc(C.size_t(width * height * 4))
-	if out == nil {
-		return nil, 0, 0, errors.New("turbojpeg: out of memory")
+	if width <= 0 || height <= 0 {
+		return nil, 0, 0, fmt.Errorf("turbojpeg: header gives size %dx%d", width, height)
 	}
-	defer C.free(out)
-	if C.tjDecompress2(h, (*C.uchar)(buf), C.ulong(len(data)), (*C.uchar)(out), w, 0, ht, C.TJPF_RGBA, C.TJFLAG_ACCURATEDCT) != 0 {
+	pix = make([]byte, width*height*4)
+	if C.tjDecompress2(h, (*C.uchar)(buf), C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&pix[0])), w, 0, ht, C.TJPF_RGBA, C.TJFLAG_ACCURATEDCT) != 0 {
 		// A warning (a truncated file, say) still yields the image libjpeg gives, as Pillow does.
 		if C.tjGetErrorCode(h) != C.TJERR_WARNING {
 			return nil, 0, 0, fmt.Errorf("turbojpeg: %s", C.GoString(C.tjGetErrorStr2(h)))
 		}
 	}
-	return C.GoBytes(out, C.int(width*height*4)), width, height, nil
+	return pix, width, height, nil
 }
