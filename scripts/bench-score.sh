@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench-score: scoring speed and peak memory against its peers, side by side in one
 # run, on the 30 DreamBench photos of ../shared (60 samples: each photo the reference of
-# two, other subjects' photos as the generated images), with random-weight encoders of the
+# two; as the generated images, other subjects' photos re-saved by Pillow, mirrored or
+# cropped, so that each is a file of its own, as generations are: no image is shared between
+# a reference and a generation), with random-weight encoders of the
 # real shapes (tools/encoders/real_shaped.py: DINOv2 ViT-S/14 all tokens, CLIP ViT-B/32
 # image and text towers, ~690 MB of ONNX, built once into OUT/models):
 #   charisbench   `charisbench score --no-cache`, cold: whole process, model loading included
@@ -31,13 +33,21 @@ photos=(../shared/data/dreambench/*/*.jpg)
 [ ${#photos[@]} = 30 ] || { echo "bench-score: want the 30 DreamBench photos in ../shared/data/dreambench, found ${#photos[@]}" >&2; exit 2; }
 $py - "$out" "${photos[@]}" <<'PYEOF'
 import json, os, sys
+from PIL import Image, ImageOps
 out, photos = sys.argv[1], [os.path.abspath(p) for p in sys.argv[2:]]
+os.makedirs(os.path.join(out, "generated"), exist_ok=True)
 with open(os.path.join(out, "manifest.jsonl"), "w") as f, open(os.path.join(out, "prompts.txt"), "w") as p:
     for i, ref in enumerate(photos):
         name = os.path.basename(os.path.dirname(ref)).replace("_", " ")
         for k in range(2):
             prompt = ["a %s in the jungle", "a %s on top of a wooden floor"][k] % name
-            gen = photos[(i + k + 1) % len(photos)]
+            gen = os.path.join(out, "generated", f"{i:02d}_{k}.jpg")
+            if not os.path.exists(gen):
+                with Image.open(photos[(i + k + 1) % len(photos)]) as im:
+                    im = ImageOps.exif_transpose(im).convert("RGB")
+                    w, h = im.size
+                    im = ImageOps.mirror(im) if k == 0 else im.crop((w // 20, h // 20, w - w // 20, h - h // 20))
+                    im.save(gen, quality=92)
             f.write(json.dumps({"id": f"{i:02d}_{k}", "subject": str(i), "variant": "v", "reference": ref,
                                 "generated": gen, "prompt": prompt}) + "\n")
             p.write(prompt + "\n")
