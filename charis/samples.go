@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,9 @@ type Sample struct {
 	Generated     string `json:"generated"`
 	ReferenceMask string `json:"reference_mask,omitempty"`
 	GeneratedMask string `json:"generated_mask,omitempty"`
+	// Class is the subject's class ("dog", "backpack", "character"): which type of the
+	// judge's knowledge base its identity is checked against. Optional.
+	Class string `json:"class,omitempty"`
 	// World holds charis-world ground truth (identity, transformations, perturbation)
 	// when the sample comes from `charisbench world build`.
 	World json.RawMessage `json:"world,omitempty"`
@@ -184,4 +189,36 @@ func Resolve(manifest, p string) string {
 		return p
 	}
 	return filepath.Join(filepath.Dir(manifest), p)
+}
+
+// ReadSampleFile reads a file a manifest row names (rel, resolved against the manifest;
+// field names it in errors). Only a regular file of at most maxBytes is opened: a device
+// (/dev/zero), a FIFO or a socket would read without end or block for good, so it is an
+// error before any read.
+func ReadSampleFile(manifest, field, rel string, maxBytes int64) ([]byte, error) {
+	path := Resolve(manifest, rel)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %s: file not found", field, rel)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %s: %v", field, rel, err)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: %s is not a regular file (%s)", field, rel, st.Mode().Type())
+	case st.Size() > maxBytes:
+		return nil, fmt.Errorf("%s: %s is %d bytes, over the limit of %d (--max-file-mb)", field, rel, st.Size(), maxBytes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %v", field, rel, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1)) // the file may grow after Stat
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %v", field, rel, err)
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, fmt.Errorf("%s: %s grew over the limit of %d bytes while being read", field, rel, maxBytes)
+	}
+	return data, nil
 }

@@ -169,6 +169,9 @@ func Build(out string, opt BuildOptions) error {
 	return os.WriteFile(filepath.Join(out, "build.json"), append(meta, '\n'), 0o644)
 }
 
+// Class is the class every charis-world subject has (the judge's knowledge-base type).
+const Class = "character"
+
 func sample(id, subject, variant, prompt, refBase, genBase string, t Truth) (charis.Sample, error) {
 	truth, err := json.Marshal(t)
 	if err != nil {
@@ -176,7 +179,7 @@ func sample(id, subject, variant, prompt, refBase, genBase string, t Truth) (cha
 	}
 	return charis.Sample{ID: id, Subject: subject, Variant: variant, Reference: refBase + ".png", Prompt: prompt,
 		Generated: genBase + ".png", ReferenceMask: refBase + ".mask.png", GeneratedMask: genBase + ".mask.png",
-		World: truth}, nil
+		Class: Class, World: truth}, nil
 }
 
 // writer writes a render's three files under root, creating folders as needed.

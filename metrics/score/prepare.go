@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -52,33 +49,12 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// readFile reads one of a sample's files; field names it in the reason. Only a regular
-// file of at most MaxFileBytes is opened: a device (/dev/zero), a FIFO or a socket would
-// read without end or block the run for good, so it is the sample's error before any read.
+// readFile reads one of a sample's files (charis.ReadSampleFile); a failure is the
+// sample's error.
 func (sc *scorer) readFile(field, rel string) ([]byte, error) {
-	path := charis.Resolve(sc.opt.Manifest, rel)
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, failf("%s: %s: file not found", field, rel)
-	case err != nil:
-		return nil, failf("%s: %s: %v", field, rel, err)
-	case !st.Mode().IsRegular():
-		return nil, failf("%s: %s is not a regular file (%s)", field, rel, st.Mode().Type())
-	case st.Size() > sc.opt.MaxFileBytes:
-		return nil, failf("%s: %s is %d bytes, over the limit of %d (--max-file-mb)", field, rel, st.Size(), sc.opt.MaxFileBytes)
-	}
-	f, err := os.Open(path)
+	data, err := charis.ReadSampleFile(sc.opt.Manifest, field, rel, sc.opt.MaxFileBytes)
 	if err != nil {
-		return nil, failf("%s: %s: %v", field, rel, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, sc.opt.MaxFileBytes+1)) // the file may grow after Stat
-	if err != nil {
-		return nil, failf("%s: %s: %v", field, rel, err)
-	}
-	if int64(len(data)) > sc.opt.MaxFileBytes {
-		return nil, failf("%s: %s grew over the limit of %d bytes while being read", field, rel, sc.opt.MaxFileBytes)
+		return nil, &sampleError{err.Error()}
 	}
 	return data, nil
 }
