@@ -50,6 +50,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newGenCmd(),
 		newRunCmd(),
 		newMergeCmd(),
+		newJudgeCmd(),
 	)
 	return root
 }
