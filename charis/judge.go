@@ -1,5 +1,10 @@
 package charis
 
+import (
+	"cmp"
+	"slices"
+)
+
 // The identity judge's verdicts (docs/judge.md): what became of one attribute of the
 // reference's subject in a generated image.
 const (
@@ -43,6 +48,33 @@ type Judgment struct {
 	Type     string       `json:"type"`            // the knowledge-base type judged against
 	Checks   []JudgeCheck `json:"checks"`
 	IC       *float64     `json:"ic,omitempty"` // JudgeIC; nil when no check counts
+}
+
+// DriftCount is how many of a variant's samples an attribute drifted in.
+type DriftCount struct {
+	Attribute string `json:"attribute"`
+	Count     int    `json:"count"`
+}
+
+// CountDrift adds a judgment's drifted attributes to counts.
+func CountDrift(counts map[string]int, j *Judgment) {
+	for _, c := range j.Checks {
+		if c.Verdict == VerdictDrifted {
+			counts[c.Attribute]++
+		}
+	}
+}
+
+// SortedDrift lists counts most often first, ties by name.
+func SortedDrift(counts map[string]int) []DriftCount {
+	var out []DriftCount
+	for a, n := range counts {
+		out = append(out, DriftCount{a, n})
+	}
+	slices.SortFunc(out, func(a, b DriftCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Attribute, b.Attribute))
+	})
+	return out
 }
 
 // JudgeIC is kept / (kept + changed without being asked); requested changes and what is

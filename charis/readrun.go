@@ -127,4 +127,4 @@ func (s *SampleResult) Value(metric string) (float64, bool) {
 }
 
 // Metrics lists the metric names Value accepts, in report order.
-var Metrics = []string{"charis", "charis_geo", AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD, "dino", "clip_i", "clip_t"}
+var Metrics = []string{"charis", "charis_geo", AxisIC, AxisPA, AxisCF, AxisVQ, AxisTD, "dino", "clip_i", "clip_t", AxisJudgeIC}

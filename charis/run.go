@@ -99,6 +99,7 @@ type SampleResult struct {
 	CHARIS     *float64             `json:"charis,omitempty"`     // weighted arithmetic mean of the axes that apply
 	CHARISGeo  *float64             `json:"charis_geo,omitempty"` // weighted geometric mean, axes floored (metric config geo_floor)
 	Classic    *Classic             `json:"classic,omitempty"`
+	Judge      *Judgment            `json:"judge,omitempty"` // the identity judge's verdicts (score --judge); its IC is axes.judge_ic
 }
 
 // Stat is a mean with its bootstrap confidence interval.
@@ -130,6 +131,8 @@ type VariantSummary struct {
 	Axes      map[string]Stat `json:"axes,omitempty"`       // an axis's mean is over the samples it applies to
 	AxisN     map[string]int  `json:"axis_n,omitempty"`     // per axis, the scored samples it applies to
 	Classic   map[string]Stat `json:"classic,omitempty"`
+	JudgeIC   *Stat           `json:"judge_ic,omitempty"` // score --judge: mean judge IC over the samples it counts on
+	Drifted   []DriftCount    `json:"drifted,omitempty"`  // score --judge: attributes judged changed without being asked, most often first
 }
 
 // Summary is summary.json.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/judge"
 	"github.com/charisbench/charisbench/metrics/score"
 )
@@ -38,42 +39,30 @@ func (f *judgeFlags) register(c *cobra.Command, backendFlag, backendHelp string)
 	fl.IntVar(&f.vlm.Seed, "vlm-seed", 0, "vlm: seed sent with temperature 0")
 }
 
-// open builds the backend and knowledge base; the API key comes only from the environment
-// ($CHARISBENCH_VLM_API_KEY), never a flag that would show in process lists and shell history.
-func (f *judgeFlags) open(cf *cacheFlags) (judge.Backend, *judge.KB, func(), error) {
+// open builds the backend (answers cached in c; nil: none) and the knowledge base. The
+// API key comes only from the environment ($CHARISBENCH_VLM_API_KEY), never a flag that
+// would show in process lists and shell history.
+func (f *judgeFlags) open(c *cache.Cache) (judge.Backend, *judge.KB, error) {
 	kb := judge.DefaultKB()
 	if f.kb != "" {
 		var err error
 		if kb, err = judge.LoadKB(f.kb); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	switch f.backend {
 	case "vlm":
-		c, err := cf.open()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		closeCache := func() {
-			if c != nil {
-				c.Close()
-			}
-		}
 		opt := f.vlm
 		opt.Endpoint = cmp.Or(opt.Endpoint, os.Getenv(judge.EnvEndpoint))
 		opt.Model = cmp.Or(opt.Model, os.Getenv(judge.EnvModel))
 		opt.APIKey = os.Getenv(judge.EnvAPIKey)
 		opt.Cache = c
 		v, err := judge.NewVLM(opt)
-		if err != nil {
-			closeCache()
-			return nil, nil, nil, err
-		}
-		return v, kb, closeCache, nil
+		return v, kb, err
 	case "probe":
-		return nil, nil, nil, fmt.Errorf("judge backend probe: not available yet (the charis-world attribute heads are not trained); use vlm")
+		return nil, nil, fmt.Errorf("judge backend probe: not available (the charis-world attribute heads are not trained yet); use vlm")
 	default:
-		return nil, nil, nil, fmt.Errorf("unknown judge backend %q (want vlm)", f.backend)
+		return nil, nil, fmt.Errorf("unknown judge backend %q (want vlm)", f.backend)
 	}
 }
 
@@ -112,11 +101,17 @@ per variant.`,
 				return fmt.Errorf("--max-file-mb must be positive, got %d", maxFileMB)
 			}
 			opt.MaxFileBytes = maxFileMB << 20
-			b, kb, done, err := jf.open(&cf)
+			db, err := cf.open()
 			if err != nil {
 				return err
 			}
-			defer done()
+			if db != nil {
+				defer db.Close()
+			}
+			b, kb, err := jf.open(db)
+			if err != nil {
+				return err
+			}
 			opt.Backend, opt.KB, opt.Class = b, kb, jf.class
 			opt.Workers = jf.vlm.Concurrency
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)

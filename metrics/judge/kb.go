@@ -1,7 +1,10 @@
 package judge
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -112,6 +115,16 @@ func parseKB(b []byte, path string) (*KB, error) {
 	}
 	kb.path = path
 	return &kb, nil
+}
+
+// Digest identifies the knowledge base's content (its types), for cache and run keys.
+func (kb *KB) Digest() string {
+	b, err := json.Marshal(kb.Types)
+	if err != nil {
+		panic(err) // plain strings and bools
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 // TypeFor returns the type whose classes hold class (case-insensitive), else "object".

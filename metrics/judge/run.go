@@ -127,13 +127,7 @@ type VariantSummary struct {
 	Failed  int     // samples without one
 	IC      float64 // mean judge IC over the judged samples that have one
 	ICN     int
-	Drifted []AttributeCount // most often drifted first
-}
-
-// AttributeCount is how often an attribute drifted.
-type AttributeCount struct {
-	Attribute string
-	Count     int
+	Drifted []charis.DriftCount // most often drifted first
 }
 
 // Summarize groups results by variant, in name order.
@@ -155,11 +149,7 @@ func Summarize(results []Result) []VariantSummary {
 			v.IC += *r.Judgment.IC
 			v.ICN++
 		}
-		for _, c := range r.Judgment.Checks {
-			if c.Verdict == charis.VerdictDrifted {
-				drift[r.Variant][c.Attribute]++
-			}
-		}
+		charis.CountDrift(drift[r.Variant], r.Judgment)
 	}
 	var out []VariantSummary
 	for _, name := range slices.Sorted(maps.Keys(by)) {
@@ -167,12 +157,7 @@ func Summarize(results []Result) []VariantSummary {
 		if v.ICN > 0 {
 			v.IC /= float64(v.ICN)
 		}
-		for a, n := range drift[name] {
-			v.Drifted = append(v.Drifted, AttributeCount{a, n})
-		}
-		slices.SortFunc(v.Drifted, func(a, b AttributeCount) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Attribute, b.Attribute))
-		})
+		v.Drifted = charis.SortedDrift(drift[name])
 		out = append(out, *v)
 	}
 	return out

@@ -48,7 +48,7 @@ func TestRunManifest(t *testing.T) {
 	if len(sum) != 2 || sum[0].Variant != "v" || sum[0].Judged != 1 || sum[0].Failed != 1 || sum[0].IC != 0.8 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if d := sum[0].Drifted; len(d) != 2 || d[0] != (AttributeCount{"accessory", 1}) || d[1] != (AttributeCount{"torso_color", 1}) {
+	if d := sum[0].Drifted; len(d) != 2 || d[0] != (charis.DriftCount{Attribute: "accessory", Count: 1}) || d[1] != (charis.DriftCount{Attribute: "torso_color", Count: 1}) {
 		t.Fatalf("drifted %+v", d)
 	}
 }

@@ -29,6 +29,7 @@ type record struct {
 	Novelty    float64                     `json:"novelty"`
 	Unit       []byte                      `json:"unit,omitempty"` // G's unit embedding for TD's spread, packed float32
 	Classic    *charis.Classic             `json:"classic,omitempty"`
+	Judge      *charis.Judgment            `json:"judge,omitempty"`
 }
 
 func errorRecord(p *prepared, reason string) *record {
@@ -276,7 +277,7 @@ func (sc *scorer) score(batch []*prepared, e *encodings) []*record {
 		}
 		k := sc.opt.ClassicScale
 		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
-			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
+			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Judge: p.judgment, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
 			Classic: &charis.Classic{
 				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
 				CLIPI: k * charis.Cosine(e.clipRows[2*i], gImg),

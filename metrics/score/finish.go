@@ -101,6 +101,9 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 				}
 				c, geo := metrics.CHARIS(res.Axes, cfg), metrics.CHARISGeo(res.Axes, cfg)
 				res.CHARIS, res.CHARISGeo = &c, &geo
+				if res.Judge = r.Judge; r.Judge != nil && r.Judge.IC != nil { // beside the axes, not in CHARIS
+					res.Axes[charis.AxisJudgeIC] = charis.AxisValue{Raw: *r.Judge.IC, Score: *r.Judge.IC}
+				}
 			}
 			if err := enc.Encode(&res); err != nil {
 				return err
@@ -159,6 +162,7 @@ type variantAcc struct {
 	n        int
 	failed   []string
 	subjects map[string]*subjectAcc
+	drift    map[string]int // score --judge: per attribute, the samples it drifted in
 }
 
 // subjectAcc holds one subject's sums and counts, per metric in charis.Metrics order.
@@ -172,13 +176,16 @@ func newSummarizer() *summarizer { return &summarizer{variants: map[string]*vari
 func (s *summarizer) add(r *charis.SampleResult) {
 	v := s.variants[r.Variant]
 	if v == nil {
-		v = &variantAcc{subjects: map[string]*subjectAcc{}}
+		v = &variantAcc{subjects: map[string]*subjectAcc{}, drift: map[string]int{}}
 		s.variants[r.Variant] = v
 	}
 	v.n++
 	if r.Status != charis.StatusOK {
 		v.failed = append(v.failed, r.ID)
 		return
+	}
+	if r.Judge != nil {
+		charis.CountDrift(v.drift, r.Judge)
 	}
 	a := v.subjects[r.Subject]
 	if a == nil {
@@ -227,6 +234,10 @@ func (s *summarizer) summary(prov charis.Provenance) *charis.Summary {
 			}
 			for _, c := range []string{"dino", "clip_i", "clip_t"} {
 				v.Classic[c] = stats[c]
+			}
+			if st, ok := stats[charis.AxisJudgeIC]; ok {
+				v.JudgeIC = &st
+				v.Drifted = charis.SortedDrift(va.drift)
 			}
 		}
 		switch {

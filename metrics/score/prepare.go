@@ -13,6 +13,7 @@ import (
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/metrics"
+	"github.com/charisbench/charisbench/metrics/judge"
 	"github.com/charisbench/charisbench/metrics/ssim"
 )
 
@@ -33,7 +34,8 @@ type prepared struct {
 	maskSource   string
 	novelty      float64
 	luma         metrics.Luma
-	prompt       string // identifiers removed
+	judgment     *charis.Judgment // score --judge
+	prompt       string           // identifiers removed
 	clauses      []string
 }
 
@@ -104,6 +106,15 @@ func (sc *scorer) prepareInto(p *prepared) error {
 	if rec, ok := sc.cachedRecord(p); ok && !sc.features {
 		p.rec, p.cached = rec, true
 		return nil
+	}
+	if j := sc.opt.Judge; j != nil {
+		js, err := judge.NewSample(j.KB, &p.s, j.Class, rData, gData)
+		if err == nil {
+			p.judgment, err = judge.Judge(sc.ctx, j.Backend, js)
+		}
+		if err != nil {
+			return failf("judge: %v", err)
+		}
 	}
 	opt := imageio.Options{MaxPixels: sc.opt.MaxPixels}
 	ref, err := sc.image("reference", rData, p.rHash, s.Reference, opt, sc.hasSeg && rmData == nil)

@@ -28,6 +28,7 @@ import (
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
+	"github.com/charisbench/charisbench/metrics/judge"
 )
 
 // DefaultChunk is how many samples move through the pipeline together.
@@ -52,13 +53,23 @@ type Options struct {
 	ClassicScale float64       // 1 (raw cosines) or 100
 	Restart      bool          // discard a partial run of other inputs in Out
 	Shard        *charis.Shard // score this shard of the manifest only (Merge joins shards); nil: all
+	Judge        *JudgeOptions // add the identity judge's verdicts and judge IC; nil: none
 	Progress     io.Writer     // progress line (a terminal); nil: none
 	Log          *slog.Logger
+}
+
+// JudgeOptions add the identity judge (docs/judge.md) to a scored run: each sample's
+// verdicts beside its axes, judge IC as the axis judge_ic.
+type JudgeOptions struct {
+	Backend judge.Backend
+	KB      *judge.KB
+	Class   string // class of rows without one; "": object
 }
 
 // scorer holds one run's state.
 type scorer struct {
 	opt       Options
+	ctx       context.Context // the run's: the judge's requests end with it
 	samples   []charis.Sample
 	runKey    string
 	setup     string // setupHash, once
@@ -122,7 +133,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scorer{opt: opt, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, images: lru{max: imageCacheSize}}
+	sc := &scorer{opt: opt, ctx: ctx, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, images: lru{max: imageCacheSize}}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}
@@ -243,6 +254,9 @@ func (sc *scorer) sessions() error {
 func (sc *scorer) setupHash() string {
 	h := sha256.New()
 	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name)
+	if j := sc.opt.Judge; j != nil {
+		fmt.Fprintln(h, "judge", j.Backend.Name(), j.Backend.Model(), judge.Protocol, j.KB.Digest(), j.Class)
+	}
 	for _, r := range charis.Roles {
 		fmt.Fprintln(h, r, sc.encShas[string(r)])
 		if e := sc.opt.Models.Encoder(r); e != nil && e.Calibration != nil {
