@@ -26,7 +26,7 @@ jpeg:
 # OpenBLAS for GoMLX's pure-Go backend (generators/gomlxblas: flowdit trains ~4x faster).
 # Without it, build with -tags noblas for gonum's pure-Go sgemm.
 blas:
-	scripts/need-debs.sh "OpenBLAS (libopenblas.so and its linker name)" "echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null" libopenblas-serial-dev
+	scripts/need-debs.sh "OpenBLAS, pthreads build (safe to call from several threads)" "dpkg -s libopenblas-pthread-dev >/dev/null 2>&1 && echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null" libopenblas-pthread-dev
 
 # The ONNX Runtime shared library, from the onnxruntime-node npm package, sha256-checked.
 ort: $(ORT_LIB)
