@@ -13,7 +13,8 @@ source scripts/openblas-core.sh
 go_out=$(GOMAXPROCS=1 go test -run '^$' -bench 'TrainStep|MatMul' -benchtime 10x ./generators/flowdit/)
 ours_ms=$(awk '/BenchmarkTrainStep/ {for (i = 1; i <= NF; i++) if ($(i+1) == "ms/step") print $i}' <<<"$go_out")
 ours_gf=$(awk '/BenchmarkMatMul/ {for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s") print $i}' <<<"$go_out")
-torch_out=$($py tools/flowdit/torch_step.py --batch 8 --steps 20)
+# One thread for PyTorch includes its BLAS: a pthreads OpenBLAS would otherwise start its own.
+torch_out=$(OPENBLAS_NUM_THREADS=1 $py tools/flowdit/torch_step.py --batch 8 --steps 20)
 torch_ms=$(sed -n 's/^torch_step_ms=//p' <<<"$torch_out")
 torch_gf=$(sed -n 's/^torch_matmul_gflops=//p' <<<"$torch_out")
 
