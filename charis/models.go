@@ -26,10 +26,11 @@ const (
 	RoleCLIPText  Role = "clip_text"  // CLIP text tower: one embedding per prompt
 	RoleSegmenter Role = "segmenter"  // subject mask logits
 	RoleIQA       Role = "iqa"        // scalar image quality
+	RoleAttrs     Role = "attributes" // the identity judge's probe: attribute heads (docs/judge.md)
 )
 
 // Roles lists the known roles in manifest order.
-var Roles = []Role{RoleIdentity, RoleCLIPImage, RoleCLIPText, RoleSegmenter, RoleIQA}
+var Roles = []Role{RoleIdentity, RoleCLIPImage, RoleCLIPText, RoleSegmenter, RoleIQA, RoleAttrs}
 
 // BuiltinVocab names the CLIP vocabulary compiled into charisbench.
 const BuiltinVocab = "builtin"
@@ -54,8 +55,25 @@ type EncoderSpec struct {
 	Text        *TextSpec       `yaml:"text"`
 	Output      OutputSpec      `yaml:"output"`
 	Calibration *Calibration    `yaml:"calibration"`
+	Heads       []AttributeHead `yaml:"heads"` // attributes: the output's layout, in order
 
 	index int // position in the manifest, for error paths
+}
+
+// AttributeHead is one head of an attributes model's output: a class (one logit per
+// value) or an RGB colour (three values in [0, 1]).
+type AttributeHead struct {
+	Name   string   `yaml:"name"`
+	Values []string `yaml:"values"`
+	RGB    bool     `yaml:"rgb"`
+}
+
+// Width is how many output values the head takes.
+func (h AttributeHead) Width() int {
+	if h.RGB {
+		return 3
+	}
+	return len(h.Values)
 }
 
 // PreprocessSpec is the image preprocessing of an image encoder, in manifest terms.
@@ -270,6 +288,9 @@ func (m *ModelManifest) validate() error {
 		if c := e.Calibration; c != nil && !(c.Hi > c.Lo) {
 			return m.Errorf(e, "calibration", "hi (%v) must be greater than lo (%v)", c.Hi, c.Lo)
 		}
+		if err := m.validateHeads(e); err != nil {
+			return err
+		}
 		if e.Output.RegisterTokens < 0 {
 			return m.Errorf(e, "output.register_tokens", "must be 0 or more, got %d", e.Output.RegisterTokens)
 		}
@@ -318,6 +339,33 @@ func (m *ModelManifest) validateKind(e *EncoderSpec) error {
 	var se *preprocess.SpecError
 	if err := e.PixelSpec().Validate(); errors.As(err, &se) {
 		return m.Errorf(e, "preprocess."+se.Field, "%s", se.Msg)
+	}
+	return nil
+}
+
+// validateHeads checks an attributes model's heads (and that no other role has any).
+func (m *ModelManifest) validateHeads(e *EncoderSpec) error {
+	if e.Role != RoleAttrs {
+		if len(e.Heads) > 0 {
+			return m.Errorf(e, "heads", "only an attributes model has heads")
+		}
+		return nil
+	}
+	if len(e.Heads) == 0 {
+		return m.Errorf(e, "heads", "missing: an attributes model declares its output's heads")
+	}
+	seen := map[string]bool{}
+	for i, h := range e.Heads {
+		field := fmt.Sprintf("heads[%d]", i)
+		switch {
+		case h.Name == "" || seen[h.Name]:
+			return m.Errorf(e, field, "name %q is empty or repeated", h.Name)
+		case h.RGB && len(h.Values) > 0:
+			return m.Errorf(e, field, "%s: either values (a class) or rgb, not both", h.Name)
+		case !h.RGB && len(h.Values) < 2:
+			return m.Errorf(e, field, "%s: a class head needs at least two values", h.Name)
+		}
+		seen[h.Name] = true
 	}
 	return nil
 }

@@ -140,6 +140,14 @@ func names(infos []ort.InputOutputInfo) string {
 	return s
 }
 
+func headsWidth(hs []charis.AttributeHead) int {
+	n := 0
+	for _, h := range hs {
+		n += h.Width()
+	}
+	return n
+}
+
 // checkSignature compares the model's declared input and output with what the role needs.
 // Dimensions of -1 (dynamic) match anything.
 func (s *Session) checkSignature() error {
@@ -182,6 +190,7 @@ func (s *Session) checkSignature() error {
 		charis.RoleCLIPText:  "[N, E]",
 		charis.RoleSegmenter: "[N, 1, H, W] or [N, H, W]",
 		charis.RoleIQA:       "[N] or [N, 1]",
+		charis.RoleAttrs:     fmt.Sprintf("[N, %d] (the width of its heads)", headsWidth(e.Heads)),
 	}[e.Role]
 	ok := map[charis.Role]bool{
 		charis.RoleIdentity:  len(out) == 3,
@@ -189,6 +198,7 @@ func (s *Session) checkSignature() error {
 		charis.RoleCLIPText:  len(out) == 2,
 		charis.RoleSegmenter: len(out) == 3 || (len(out) == 4 && fits(out[1], 1)),
 		charis.RoleIQA:       len(out) == 1 || (len(out) == 2 && fits(out[1], 1)),
+		charis.RoleAttrs:     len(out) == 2 && fits(out[1], headsWidth(e.Heads)),
 	}[e.Role]
 	if !ok {
 		return m.Errorf(e, "output.name", "%s has shape %v; a %s encoder gives %s", s.out.Name, out, e.Role, want)
