@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -78,6 +79,14 @@ func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
 		}
 		fmt.Fprintf(w, "| %s | %g | %d | %d | %s | %s | %s | %s |\n", f, s.Strength, s.Pairs, s.Subjects,
 			statCell(s.Metrics, "charis"), statCell(s.Metrics, "charis_geo"), yesNo(m.Falls), strings.Join(means, ", "))
+	}
+	if judged := slices.ContainsFunc(r.Families, func(f string) bool { _, ok := r.Separation[f].Metrics[charis.AxisJudgeIC]; return ok }); judged {
+		fmt.Fprintf(w, "\nIdentity, the embedding IC beside the judge's (validate --judge, docs/judge.md), ground truth minus the family:\n\n")
+		fmt.Fprintf(w, "| family | IC | judge IC |\n|---|---|---|\n")
+		for _, f := range r.Families {
+			s := r.Separation[f]
+			fmt.Fprintf(w, "| %s | %s | %s |\n", f, statCell(s.Metrics, charis.AxisIC), statCell(s.Metrics, charis.AxisJudgeIC))
+		}
 	}
 	fmt.Fprintf(w, "\n## Purity: Spearman ρ between strength and score, pooled over samples\n\n")
 	fmt.Fprintf(w, "Strength 0 is the ground truth. Negative: the metric falls as the failure grows. Targets: own axis ρ ≤ %.1f; no axis ρ > +%.1f under %s.\n\n",

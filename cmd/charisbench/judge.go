@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/encoder"
 	"github.com/charisbench/charisbench/metrics/judge"
 	"github.com/charisbench/charisbench/metrics/score"
 )
@@ -22,6 +24,7 @@ type judgeFlags struct {
 	backend string
 	kb      string
 	class   string
+	deltaE  float64
 	vlm     judge.VLMOptions
 }
 
@@ -30,6 +33,7 @@ func (f *judgeFlags) register(c *cobra.Command, backendFlag, backendHelp string)
 	fl.StringVar(&f.backend, backendFlag, f.backend, backendHelp)
 	fl.StringVar(&f.kb, "kb", "", "knowledge-base YAML laid over the built-in one (docs/judge.md)")
 	fl.StringVar(&f.class, "class", "", `subject class for manifest rows without "class" (default: object)`)
+	fl.Float64Var(&f.deltaE, "probe-delta-e", judge.DefaultColourDeltaE, "probe: CIEDE2000 above which a body colour counts as changed")
 	fl.StringVar(&f.vlm.Endpoint, "vlm-endpoint", "", "vlm: OpenAI-compatible API base URL, e.g. http://localhost:8000/v1 (default $"+judge.EnvEndpoint+")")
 	fl.StringVar(&f.vlm.Model, "vlm-model", "", "vlm: model name (default $"+judge.EnvModel+")")
 	fl.IntVar(&f.vlm.Concurrency, "vlm-concurrency", 4, "vlm: requests in flight")
@@ -39,15 +43,15 @@ func (f *judgeFlags) register(c *cobra.Command, backendFlag, backendHelp string)
 	fl.IntVar(&f.vlm.Seed, "vlm-seed", 0, "vlm: seed sent with temperature 0")
 }
 
-// open builds the backend (answers cached in c; nil: none) and the knowledge base. The
-// API key comes only from the environment ($CHARISBENCH_VLM_API_KEY), never a flag that
-// would show in process lists and shell history.
-func (f *judgeFlags) open(c *cache.Cache) (judge.Backend, *judge.KB, error) {
-	kb := judge.DefaultKB()
+// open builds the backend and the knowledge base: vlm answers are cached in c (nil:
+// none); the probe reads the attributes model of models with rt. close releases the
+// backend. The API key comes only from the environment ($CHARISBENCH_VLM_API_KEY), never a
+// flag that would show in process lists and shell history.
+func (f *judgeFlags) open(c *cache.Cache, models *charis.ModelManifest, rt *encoder.Runtime) (b judge.Backend, kb *judge.KB, close func(), err error) {
+	kb = judge.DefaultKB()
 	if f.kb != "" {
-		var err error
 		if kb, err = judge.LoadKB(f.kb); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	switch f.backend {
@@ -58,11 +62,18 @@ func (f *judgeFlags) open(c *cache.Cache) (judge.Backend, *judge.KB, error) {
 		opt.APIKey = os.Getenv(judge.EnvAPIKey)
 		opt.Cache = c
 		v, err := judge.NewVLM(opt)
-		return v, kb, err
+		return v, kb, func() {}, err
 	case "probe":
-		return nil, nil, fmt.Errorf("judge backend probe: not available (the charis-world attribute heads are not trained yet); use vlm")
+		if models == nil || rt == nil {
+			return nil, nil, nil, fmt.Errorf("judge backend probe: --models is required (a charis-world benchmark's models.yaml)")
+		}
+		p, err := judge.NewProbe(rt, models, f.deltaE, 0)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return p, kb, func() { p.Close() }, nil
 	default:
-		return nil, nil, fmt.Errorf("unknown judge backend %q (want vlm)", f.backend)
+		return nil, nil, nil, fmt.Errorf("unknown judge backend %q (want vlm or probe)", f.backend)
 	}
 }
 
@@ -70,6 +81,8 @@ func newJudgeCmd() *cobra.Command {
 	var (
 		jf        = judgeFlags{backend: "vlm"}
 		cf        cacheFlags
+		rf        runtimeFlags
+		models    string
 		opt       judge.RunOptions
 		maxFileMB int64
 	)
@@ -108,10 +121,25 @@ per variant.`,
 			if db != nil {
 				defer db.Close()
 			}
-			b, kb, err := jf.open(db)
+			var m *charis.ModelManifest
+			var rt *encoder.Runtime
+			if jf.backend == "probe" {
+				if models == "" {
+					return fmt.Errorf("--backend probe needs --models (a charis-world benchmark's models.yaml)")
+				}
+				if m, err = charis.LoadModelManifest(models); err != nil {
+					return err
+				}
+				if rt, err = rf.open(); err != nil {
+					return err
+				}
+				defer rt.Close()
+			}
+			b, kb, closeBackend, err := jf.open(db, m, rt)
 			if err != nil {
 				return err
 			}
+			defer closeBackend()
 			opt.Backend, opt.KB, opt.Class = b, kb, jf.class
 			opt.Workers = jf.vlm.Concurrency
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -124,6 +152,17 @@ per variant.`,
 				return err
 			}
 			writeJudgeTable(c.OutOrStdout(), judge.Summarize(res))
+			if hasWorldTruth(res, opt.Manifest) {
+				samples, err := charis.ReadManifest(opt.Manifest)
+				if err != nil {
+					return err
+				}
+				agr, err := judge.Agreement(samples, res)
+				if err != nil {
+					return err
+				}
+				writeAgreementTable(c.OutOrStdout(), agr)
+			}
 			fmt.Fprintf(c.OutOrStdout(), "wrote %s/judgments.jsonl\n", opt.Out)
 			return nil
 		},
@@ -132,9 +171,36 @@ per variant.`,
 	fl.StringVar(&opt.Manifest, "manifest", "", "sample manifest (.jsonl, or .csv with a header)")
 	fl.StringVar(&opt.Out, "out", "", "folder to write judgments.jsonl in")
 	fl.Int64Var(&maxFileMB, "max-file-mb", score.DefaultMaxFileBytes>>20, "largest image file read, in MiB (a larger one is that sample's error)")
-	jf.register(c, "backend", "judge backend: vlm")
+	fl.StringVar(&models, "models", "", "probe: model manifest with the attributes model (a charis-world benchmark's models.yaml)")
+	jf.register(c, "backend", "judge backend: vlm (a VLM server) or probe (charis-world's attribute heads)")
 	cf.register(c)
+	rf.register(c)
 	return c
+}
+
+// hasWorldTruth reports whether the judged manifest is a charis-world benchmark (its rows
+// carry ground truth), where the verdicts can be checked.
+func hasWorldTruth(res []judge.Result, manifest string) bool {
+	samples, err := charis.ReadManifest(manifest)
+	return err == nil && len(samples) == len(res) && len(samples) > 0 && len(samples[0].World) > 0
+}
+
+// writeAgreementTable prints how often the verdicts equal charis-world's ground truth.
+func writeAgreementTable(w io.Writer, agr []judge.VariantAgreement) {
+	fmt.Fprintln(w, "\nagreement with charis-world's ground truth (docs/judge.md):")
+	fmt.Fprintln(w, "| variant | samples | checks agreeing | changed samples flagged | per attribute |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | --- |")
+	for _, v := range agr {
+		flag := "–"
+		if v.Changed > 0 {
+			flag = fmt.Sprintf("%.3f (%d of %d)", float64(v.Flagged)/float64(v.Changed), v.Flagged, v.Changed)
+		}
+		var per []string
+		for _, a := range v.Attributes {
+			per = append(per, fmt.Sprintf("%s %.2f", a.Attribute, float64(a.Agree)/float64(max(a.N, 1))))
+		}
+		fmt.Fprintf(w, "| %s | %d | %.3f (%d of %d) | %s | %s |\n", v.Variant, v.Samples, float64(v.Agree)/float64(max(v.N, 1)), v.Agree, v.N, flag, strings.Join(per, ", "))
+	}
 }
 
 // writeJudgeTable prints judge IC and the most drifted attributes per variant (Markdown).

@@ -74,10 +74,11 @@ re-scoring the same inputs is fast.`,
 			defer set.close()
 			opt.Models, opt.Config, opt.Cache, opt.Runtime = set.models, set.config, set.cache, set.runtime
 			if jf.backend != "" {
-				b, kb, err := jf.open(set.cache)
+				b, kb, closeBackend, err := jf.open(set.cache, set.models, set.runtime)
 				if err != nil {
 					return err
 				}
+				defer closeBackend()
 				opt.Judge = &score.JudgeOptions{Backend: b, KB: kb, Class: jf.class}
 			}
 			if x100 {
@@ -126,7 +127,7 @@ re-scoring the same inputs is fast.`,
 	fl.StringVar(&shard, "shard", "", "score shard i of n only (i/n, 0-based; subjects stay whole), or auto: from a Slurm array or Kubernetes Indexed Job; join with merge")
 	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")
 	sf.register(c)
-	jf.register(c, "judge", "add the hierarchical identity judge (docs/judge.md): vlm; its verdicts go beside the axes, judge IC as axis judge_ic")
+	jf.register(c, "judge", "add the hierarchical identity judge (docs/judge.md): vlm or probe; its verdicts go beside the axes, judge IC as axis judge_ic")
 	return c
 }
 

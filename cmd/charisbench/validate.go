@@ -10,12 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/score"
 	"github.com/charisbench/charisbench/metrics/validate"
 	"github.com/charisbench/charisbench/reports"
 )
 
 func newValidateCmd() *cobra.Command {
 	var (
+		jf      judgeFlags
 		sf      scoringFlags
 		opt     validate.Options
 		runDir  string
@@ -72,6 +74,14 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 				defer set.close()
 				so := &opt.Score
 				so.Models, so.Config, so.Cache, so.Runtime = set.models, set.config, set.cache, set.runtime
+				if jf.backend != "" {
+					b, kb, closeBackend, err := jf.open(set.cache, set.models, set.runtime)
+					if err != nil {
+						return err
+					}
+					defer closeBackend()
+					so.Judge = &score.JudgeOptions{Backend: b, KB: kb, Class: jf.class}
+				}
 				so.Progress = terminal(c.ErrOrStderr())
 				ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
@@ -117,5 +127,6 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 	fl.Uint64Var(&opt.Seed, "seed", 1, "seed of the noise family")
 	fl.BoolVar(&require, "require", false, "exit 1 when a target of charis-v2.md fails")
 	sf.register(c)
+	jf.register(c, "judge", "also judge identity the hierarchical way (docs/judge.md): probe or vlm; judge IC joins the separation table")
 	return c
 }

@@ -40,6 +40,10 @@ const (
 // Metrics are the rows of the purity matrix: the aggregates, then the axes.
 var Metrics = []string{"charis", "charis_geo", charis.AxisIC, charis.AxisPA, charis.AxisCF, charis.AxisVQ, charis.AxisTD}
 
+// separationMetrics are what a separation measures: Metrics, and the identity judge's IC
+// where the run has it (score --judge).
+var separationMetrics = append(slices.Clone(Metrics), charis.AxisJudgeIC)
+
 // Targets of charis-v2.md ("What v2 must reach").
 const (
 	MinSeparation = 0.05 // lower bound of ground truth minus a family at strength 1
@@ -227,10 +231,10 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 		sep.Pairs++
 		a := bySubject[p.subject]
 		if a == nil {
-			a = &acc{sum: make([]float64, len(Metrics)), n: make([]int, len(Metrics))}
+			a = &acc{sum: make([]float64, len(separationMetrics)), n: make([]int, len(separationMetrics))}
 			bySubject[p.subject] = a
 		}
-		for m, name := range Metrics {
+		for m, name := range separationMetrics {
 			x, ok1 := g.Value(name)
 			y, ok2 := p.sample.Value(name)
 			if ok1 && ok2 {
@@ -247,23 +251,23 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 	h := fnv.New64a()
 	h.Write([]byte(fam))
 	r := rand.New(rand.NewPCG(1, h.Sum64()))
-	draws := make([][]float64, len(Metrics))
+	draws := make([][]float64, len(separationMetrics))
 	for range bootstrapDraws {
-		sums, ns := make([]float64, len(Metrics)), make([]int, len(Metrics))
+		sums, ns := make([]float64, len(separationMetrics)), make([]int, len(separationMetrics))
 		for range subjects {
 			a := bySubject[subjects[r.IntN(len(subjects))]]
-			for m := range Metrics {
+			for m := range separationMetrics {
 				sums[m] += a.sum[m]
 				ns[m] += a.n[m]
 			}
 		}
-		for m := range Metrics {
+		for m := range separationMetrics {
 			if ns[m] > 0 {
 				draws[m] = append(draws[m], sums[m]/float64(ns[m]))
 			}
 		}
 	}
-	for m, name := range Metrics {
+	for m, name := range separationMetrics {
 		s, n := 0.0, 0
 		for _, a := range bySubject {
 			s, n = s+a.sum[m], n+a.n[m]
