@@ -24,7 +24,7 @@ type judgeFlags struct {
 	backend string
 	kb      string
 	class   string
-	deltaE  float64
+	probe   judge.ProbeOptions
 	vlm     judge.VLMOptions
 }
 
@@ -33,7 +33,8 @@ func (f *judgeFlags) register(c *cobra.Command, backendFlag, backendHelp string)
 	fl.StringVar(&f.backend, backendFlag, f.backend, backendHelp)
 	fl.StringVar(&f.kb, "kb", "", "knowledge-base YAML laid over the built-in one (docs/judge.md)")
 	fl.StringVar(&f.class, "class", "", `subject class for manifest rows without "class" (default: object)`)
-	fl.Float64Var(&f.deltaE, "probe-delta-e", judge.DefaultColourDeltaE, "probe: CIEDE2000 above which a body colour counts as changed")
+	fl.Float64Var(&f.probe.ColourDeltaE, "probe-delta-e", judge.DefaultProbeOptions.ColourDeltaE, "probe: CIEDE2000 above which a body colour counts as changed")
+	fl.Float64Var(&f.probe.ClassDoubt, "probe-doubt", judge.DefaultProbeOptions.ClassDoubt, "probe: a class counts as changed when the generated image gives the reference's value less than this probability")
 	fl.StringVar(&f.vlm.Endpoint, "vlm-endpoint", "", "vlm: OpenAI-compatible API base URL, e.g. http://localhost:8000/v1 (default $"+judge.EnvEndpoint+")")
 	fl.StringVar(&f.vlm.Model, "vlm-model", "", "vlm: model name (default $"+judge.EnvModel+")")
 	fl.IntVar(&f.vlm.Concurrency, "vlm-concurrency", 4, "vlm: requests in flight")
@@ -67,7 +68,7 @@ func (f *judgeFlags) open(c *cache.Cache, models *charis.ModelManifest, rt *enco
 		if models == nil || rt == nil {
 			return nil, nil, nil, fmt.Errorf("judge backend probe: --models is required (a charis-world benchmark's models.yaml)")
 		}
-		p, err := judge.NewProbe(rt, models, f.deltaE, 0)
+		p, err := judge.NewProbe(rt, models, f.probe, 0)
 		if err != nil {
 			return nil, nil, nil, err
 		}

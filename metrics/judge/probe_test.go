@@ -1,24 +1,35 @@
 package judge
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
+	"path/filepath"
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/world"
+	"github.com/charisbench/charisbench/internal/ortest"
+	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
 func reading0() reading {
 	return reading{
 		class: map[string]string{"head_shape": "circle", "torso_shape": "ellipse", "build": "slim", "height": "tall",
 			"accessory": "hat", "pattern": "dots", "style": "none"},
-		rgb: map[string][3]uint8{"head_color": {214, 48, 49}, "torso_color": {44, 92, 206}, "arms_color": {56, 166, 72}, "legs_color": {236, 204, 40}},
+		prob: map[string]map[string]float64{},
+		rgb:  map[string][3]uint8{"head_color": {214, 48, 49}, "torso_color": {44, 92, 206}, "arms_color": {56, 166, 72}, "legs_color": {236, 204, 40}},
 	}
 }
 
 func clone(r reading) reading {
-	return reading{class: maps.Clone(r.class), rgb: maps.Clone(r.rgb)}
+	return reading{class: maps.Clone(r.class), prob: maps.Clone(r.prob), rgb: maps.Clone(r.rgb)}
+}
+
+// withClass makes g read value for head, sure of it (p) or not.
+func withClass(g reading, head, value string, p float64) {
+	g.class[head] = value
+	g.prob[head] = map[string]float64{value: p}
 }
 
 func verdicts(cs []charis.JudgeCheck) map[string]string {
@@ -33,7 +44,7 @@ func verdicts(cs []charis.JudgeCheck) map[string]string {
 // check; a class that differs drifts; a named style is changed as asked, an unnamed one
 // without; a style without fill hides the colours; a colour drifts only past the ΔE bound.
 func TestProbeCompare(t *testing.T) {
-	p := &Probe{deltaE: DefaultColourDeltaE}
+	p := &Probe{opt: ProbeOptions{ColourDeltaE: 15, ClassDoubt: 0.3}}
 	r := reading0()
 	typ, _ := DefaultKB().TypeFor(world.Class)
 	same := p.compare(r, clone(r), "the character, at night")
@@ -46,9 +57,11 @@ func TestProbeCompare(t *testing.T) {
 		}
 	}
 	g := clone(r)
-	g.class["accessory"], g.class["height"] = "scarf", "short"
-	g.rgb["torso_color"] = [3]uint8{46, 94, 204} // a few levels: kept
-	g.rgb["head_color"] = [3]uint8{128, 64, 186} // red to purple: drifted
+	withClass(g, "accessory", "scarf", 1)
+	withClass(g, "height", "short", 1)
+	g.class["pattern"], g.prob["pattern"] = "stripes", map[string]float64{"stripes": 0.6, "dots": 0.4} // still allows dots: kept
+	g.rgb["torso_color"] = [3]uint8{46, 94, 204}                                                       // a few levels: kept
+	g.rgb["head_color"] = [3]uint8{128, 64, 186}                                                       // red to purple: drifted
 	v := verdicts(p.compare(r, g, "the character"))
 	want := map[string]string{"accessory": charis.VerdictDrifted, "proportions": charis.VerdictDrifted,
 		"torso_color": charis.VerdictKept, "head_color": charis.VerdictDrifted, "pattern": charis.VerdictKept}
@@ -58,7 +71,7 @@ func TestProbeCompare(t *testing.T) {
 		}
 	}
 	g = clone(r)
-	g.class["style"] = "sketch"
+	withClass(g, "style", "sketch", 1)
 	v = verdicts(p.compare(r, g, "the character, as a pencil sketch"))
 	if v["style"] != charis.VerdictRequested || v["head_color"] != charis.VerdictNotVisible {
 		t.Fatalf("asked sketch: %v", v)
@@ -129,5 +142,43 @@ func TestTruthAndAgreement(t *testing.T) {
 	agr, _ = Agreement(samples, results)
 	if gt := agr[0]; gt.Variant != "ground_truth" || gt.Agree != gt.N-1 {
 		t.Fatalf("one wrong verdict: %+v", gt)
+	}
+}
+
+// TestProbeOnWorld: the committed probe, on held-out characters of a small charis-world
+// benchmark, agrees with the ground truth on most checks of the ground-truth targets and
+// flags every identity swap (make test measures it; docs/judge.md has the full figures).
+func TestProbeOnWorld(t *testing.T) {
+	rt := ortest.Runtime(t, encoder.Options{})
+	dir := t.TempDir()
+	pp, _ := world.ParsePerturbation("identity_swap@1")
+	if err := world.Build(dir, world.BuildOptions{Subjects: 8, PromptsPerSubject: 3, Seed: 9, Perturbations: []world.Perturbation{pp}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := charis.LoadModelManifest(filepath.Join(dir, "models.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProbe(rt, m, ProbeOptions{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	manifest := filepath.Join(dir, "manifest.jsonl")
+	res, err := Run(context.Background(), RunOptions{Manifest: manifest, Out: filepath.Join(dir, "judge"), Backend: p, KB: DefaultKB(), MaxFileBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, _ := charis.ReadManifest(manifest)
+	agr, err := Agreement(samples, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt, swap := agr[0], agr[1]
+	if rate := float64(gt.Agree) / float64(gt.N); gt.Samples != 24 || rate < 0.8 {
+		t.Fatalf("ground truth: %d samples, agreement %.3f (%d of %d), want ≥ 0.8", gt.Samples, rate, gt.Agree, gt.N)
+	}
+	if swap.Changed != 24 || swap.Flagged < 23 {
+		t.Fatalf("identity_swap@1: %d of %d flagged", swap.Flagged, swap.Changed)
 	}
 }

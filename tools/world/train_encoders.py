@@ -11,6 +11,13 @@
               pairs, plus CLIP-IQA's antonym prompts ("Good photo." / "Bad photo.", "Sharp
               photo." / "Blurry photo.", "Clean photo." / "Noisy photo.") on clean and
               degraded images, so the visual-quality axis means something in this world
+  attributes  the identity judge's probe (docs/judge.md): a small CNN whose heads read a
+              character's attributes (shapes, proportions, accessory, pattern, drawing
+              style: classes; the four body colours: RGB) from pixels, trained on the
+              transformed targets with the character's own attributes as labels
+
+With --probe-only, only the probe is trained and its entry in models.yaml replaced; the
+other encoders and their calibrations are left as they are.
 
 Training data is a charis-world training split (characters disjoint from every benchmark
 split), rendered by the charisbench binary; prompts are tokenized by it too, so the ids are
@@ -259,6 +266,105 @@ def train_clip(data, ids, quality_ids, steps, log):
     return image, text
 
 
+# The probe's heads, in output order: categorical heads give logits, RGB heads three
+# values in [0, 1]. models.yaml declares the same layout.
+PROBE_CLASSES = [("head_shape", ["circle", "square", "triangle"]), ("torso_shape", ["rectangle", "ellipse", "trapezoid"]),
+                 ("build", ["slim", "average", "stocky"]), ("height", ["short", "tall"]),
+                 ("accessory", ["none", "hat", "scarf", "glasses"]), ("pattern", ["plain", "stripes", "dots", "checker"]),
+                 ("style", ["none", "outline", "flat", "sketch"])]
+PROBE_RGB = ["head_color", "torso_color", "arms_color", "legs_color"]
+PROBE_OUT = sum(len(v) for _, v in PROBE_CLASSES) + 3 * len(PROBE_RGB)
+
+
+def load_probe(root):
+    """Every reference and target of a world split with its character's attributes:
+    images [N,3,64,64] uint8, class labels [N, heads], colours [N, 4, 3] in [0, 1]."""
+    rows = [json.loads(l) for l in open(os.path.join(root, "manifest.jsonl"))]
+    items, seen = [], set()
+    for r in rows:
+        w = r["world"]
+        ident = w["identity"]
+        style = next((t["option"] for t in w["transforms"] if t["category"] == "style"), "none")
+        if r["subject"] not in seen:
+            seen.add(r["subject"])
+            items.append((r["reference"], ident, "none"))
+        items.append((r["generated"], ident, style))
+    imgs = np.stack([np.asarray(Image.open(os.path.join(root, p)).convert("RGB")) for p, _, _ in items])
+    labels = torch.tensor([[vals.index(st if name == "style" else ident[name]) for name, vals in PROBE_CLASSES]
+                           for _, ident, st in items])
+    cols = torch.tensor([[[ident[k]["r"] / 255, ident[k]["g"] / 255, ident[k]["b"] / 255] for k in PROBE_RGB]
+                         for _, ident, _ in items])
+    return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), labels, cols
+
+
+class Probe(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers, ch = [], [3, 16, 32, 64, 64]
+        for i in range(4):  # 64 -> 4
+            layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(), nn.MaxPool2d(2)]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 16, 256), nn.ReLU(), nn.Linear(256, PROBE_OUT))
+        self.n_logits = sum(len(v) for _, v in PROBE_CLASSES)
+
+    def forward(self, pixel_values):
+        out = self.head(self.body(pixel_values))
+        return torch.cat([out[:, :self.n_logits], torch.sigmoid(out[:, self.n_logits:])], 1)
+
+
+def train_probe(data, steps, log):
+    imgs, labels, cols = data
+    model = Probe()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.02)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(2)
+    t0 = time.time()
+    for step in range(steps):
+        idx = torch.randint(len(imgs), (64,), generator=gen)
+        out = model(normalize(imgs[idx], IMAGENET_MEAN, IMAGENET_STD))
+        loss, at = 0, 0
+        for h, (_, vals) in enumerate(PROBE_CLASSES):
+            loss = loss + F.cross_entropy(out[:, at:at + len(vals)], labels[idx, h])
+            at += len(vals)
+        loss = loss + 20 * ((out[:, at:].reshape(-1, len(PROBE_RGB), 3) - cols[idx]) ** 2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"probe step {step:5d} loss {loss.item():.3f} {time.time() - t0:.0f}s")
+    return model
+
+
+def probe_manifest_lines(sha):
+    lines = ["  - name: world-probe", "    role: attributes", "    path: models/attributes.onnx", f"    sha256: {sha}"]
+    lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor")
+    lines += ["    output:", "      name: attributes", "    heads:"]
+    lines += [f"      - {{name: {n}, values: [{', '.join(v)}]}}" for n, v in PROBE_CLASSES]
+    lines += [f"      - {{name: {n}, rgb: true}}" for n in PROBE_RGB]
+    return lines
+
+
+def export_probe(model, log):
+    path = os.path.join(OUT, "models", "attributes.onnx")
+    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["attributes"])
+    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+    return probe_manifest_lines(sha256(path))
+
+
+def replace_probe_entry(lines):
+    """Rewrites models.yaml with the probe's entry replaced (or added), the rest kept."""
+    path = os.path.join(OUT, "models.yaml")
+    with open(path) as f:
+        old = f.read().splitlines()
+    if "  - name: world-probe" in old:
+        start = old.index("  - name: world-probe")
+        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("  - ")), len(old))
+        old = old[:start] + old[end:]
+    with open(path, "w") as f:
+        f.write("\n".join(old + lines) + "\n")
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -277,15 +383,26 @@ def main():
     ap.add_argument("--prompts", type=int, default=7)
     ap.add_argument("--identity-steps", type=int, default=1000)
     ap.add_argument("--clip-steps", type=int, default=1000)
+    ap.add_argument("--probe-steps", type=int, default=2500)
+    ap.add_argument("--probe-only", action="store_true", help="train the judge's probe only; keep the other encoders")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     log = lambda m: print(m, flush=True)  # noqa: E731
+    if args.probe_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
+            probe_data = load_probe(tmp)
+        log(f"loaded {len(probe_data[0])} probe training images")
+        replace_probe_entry(export_probe(train_probe(probe_data, args.probe_steps, log), log))
+        log(f"replaced the probe in {OUT}/models.yaml")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
         run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
         data = load(tmp)
+        probe_data = load_probe(tmp)
         log(f"rendered and loaded {len(data[0])} training images in {time.time() - t0:.0f}s")
     prompts = data[4]
     uniq = sorted(set(prompts))
@@ -319,6 +436,7 @@ def main():
               "  - name: world-clip-text", "    role: clip_text", "    path: models/clip_text.onnx",
               f"    sha256: {files['clip_text']}", "    text:", "      vocab: builtin", "      context_length: 77",
               "    output:", "      name: text_embeds"]
+    lines += export_probe(train_probe(probe_data, args.probe_steps, log), log)
     with open(os.path.join(OUT, "models.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
     log(f"wrote {OUT}/models.yaml")
