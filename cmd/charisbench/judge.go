@@ -99,13 +99,16 @@ became. Judge IC = kept / (kept + changed without being asked).
 Backend vlm asks a vision-language model behind an OpenAI-compatible chat-completions API
 (vLLM, Ollama, hosted APIs): endpoint and model from flags or $` + judge.EnvEndpoint + ` and
 $` + judge.EnvModel + `, the key from $` + judge.EnvAPIKey + `. Every answer is cached (--cache), so a
-rerun or an interrupted run continues at no cost.
+rerun or an interrupted run continues at no cost. Backend probe reads charis-world
+characters with the attributes model of --models (a world benchmark's models.yaml); on a
+charis-world manifest, the verdicts' agreement with the ground truth is printed too.
 
 Writes DIR/judgments.jsonl (one line per manifest row, in order; a row that cannot be judged
 has status "error" and a reason) and prints judge IC and the most often drifted attributes
 per variant.`,
 		Example: `  CHARISBENCH_VLM_ENDPOINT=http://localhost:8000/v1 CHARISBENCH_VLM_MODEL=Qwen/Qwen2.5-VL-7B-Instruct \
-    charisbench judge --manifest runs/samples.jsonl --out runs/judge --class dog`,
+    charisbench judge --manifest runs/samples.jsonl --out runs/judge --class dog
+  charisbench judge --backend probe --models out/world/models.yaml --manifest out/world/manifest.jsonl --out out/world/judge`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if opt.Manifest == "" || opt.Out == "" {

@@ -5,7 +5,8 @@
 // visible, with what it was and what it became. Judge IC = kept / (kept + changed without
 // being asked).
 //
-// Backends answer the checks: vlm asks an OpenAI-compatible vision-language model server.
+// Backends answer the checks: vlm asks an OpenAI-compatible vision-language model server;
+// probe reads charis-world characters' attributes with the world's attributes model.
 package judge
 
 import (
