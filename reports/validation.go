@@ -59,6 +59,14 @@ func WriteValidation(dir string, r *validate.Report) ([]string, error) {
 var metricHeads = map[string]string{"charis": "CHARIS", "charis_geo": "CHARIS-geo", charis.AxisIC: "IC",
 	charis.AxisPA: "PA", charis.AxisCF: "CF", charis.AxisVQ: "VQ", charis.AxisTD: "TD"}
 
+// rhoCell formats a purity ρ, or – where it was not measured.
+func rhoCell(p map[string]float64, m string) string {
+	if rho, ok := p[m]; ok {
+		return fmt.Sprintf("%+.2f", rho)
+	}
+	return "–"
+}
+
 // WriteValidationMarkdown writes the verdict, the separation table, monotonicity, the
 // purity matrix and every check.
 func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
@@ -81,11 +89,12 @@ func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
 			statCell(s.Metrics, "charis"), statCell(s.Metrics, "charis_geo"), yesNo(m.Falls), strings.Join(means, ", "))
 	}
 	if judged := slices.ContainsFunc(r.Families, func(f string) bool { _, ok := r.Separation[f].Metrics[charis.AxisJudgeIC]; return ok }); judged {
-		fmt.Fprintf(w, "\nIdentity, the embedding IC beside the judge's (validate --judge, docs/judge.md), ground truth minus the family:\n\n")
-		fmt.Fprintf(w, "| family | IC | judge IC |\n|---|---|---|\n")
+		fmt.Fprintf(w, "\nIdentity, the embedding IC beside the judge's (validate --judge, docs/judge.md): separation (ground truth minus the family) and purity (ρ):\n\n")
+		fmt.Fprintf(w, "| family | IC | judge IC | IC ρ | judge IC ρ |\n|---|---|---|---:|---:|\n")
 		for _, f := range r.Families {
 			s := r.Separation[f]
-			fmt.Fprintf(w, "| %s | %s | %s |\n", f, statCell(s.Metrics, charis.AxisIC), statCell(s.Metrics, charis.AxisJudgeIC))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", f, statCell(s.Metrics, charis.AxisIC), statCell(s.Metrics, charis.AxisJudgeIC),
+				rhoCell(r.Purity[f], charis.AxisIC), rhoCell(r.Purity[f], charis.AxisJudgeIC))
 		}
 	}
 	fmt.Fprintf(w, "\n## Purity: Spearman ρ between strength and score, pooled over samples\n\n")

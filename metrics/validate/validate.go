@@ -40,9 +40,9 @@ const (
 // Metrics are the rows of the purity matrix: the aggregates, then the axes.
 var Metrics = []string{"charis", "charis_geo", charis.AxisIC, charis.AxisPA, charis.AxisCF, charis.AxisVQ, charis.AxisTD}
 
-// separationMetrics are what a separation measures: Metrics, and the identity judge's IC
-// where the run has it (score --judge).
-var separationMetrics = append(slices.Clone(Metrics), charis.AxisJudgeIC)
+// measured are what purity and separation are computed for: Metrics, and the identity
+// judge's IC where the run has it (score --judge); the report shows the judge's beside IC.
+var measured = append(slices.Clone(Metrics), charis.AxisJudgeIC)
 
 // Targets of charis-v2.md ("What v2 must reach").
 const (
@@ -145,7 +145,7 @@ func Validate(run *charis.Run) (*Report, error) {
 		}
 		all = append(all, pts...)
 		rep.Purity[fam] = map[string]float64{}
-		for _, m := range Metrics {
+		for _, m := range measured {
 			if rho, ok := spearman(all, m); ok {
 				rep.Purity[fam][m] = rho
 			}
@@ -231,10 +231,10 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 		sep.Pairs++
 		a := bySubject[p.subject]
 		if a == nil {
-			a = &acc{sum: make([]float64, len(separationMetrics)), n: make([]int, len(separationMetrics))}
+			a = &acc{sum: make([]float64, len(measured)), n: make([]int, len(measured))}
 			bySubject[p.subject] = a
 		}
-		for m, name := range separationMetrics {
+		for m, name := range measured {
 			x, ok1 := g.Value(name)
 			y, ok2 := p.sample.Value(name)
 			if ok1 && ok2 {
@@ -251,23 +251,23 @@ func separation(fam string, pts []point, gt map[string]*charis.SampleResult) Sep
 	h := fnv.New64a()
 	h.Write([]byte(fam))
 	r := rand.New(rand.NewPCG(1, h.Sum64()))
-	draws := make([][]float64, len(separationMetrics))
+	draws := make([][]float64, len(measured))
 	for range bootstrapDraws {
-		sums, ns := make([]float64, len(separationMetrics)), make([]int, len(separationMetrics))
+		sums, ns := make([]float64, len(measured)), make([]int, len(measured))
 		for range subjects {
 			a := bySubject[subjects[r.IntN(len(subjects))]]
-			for m := range separationMetrics {
+			for m := range measured {
 				sums[m] += a.sum[m]
 				ns[m] += a.n[m]
 			}
 		}
-		for m := range separationMetrics {
+		for m := range measured {
 			if ns[m] > 0 {
 				draws[m] = append(draws[m], sums[m]/float64(ns[m]))
 			}
 		}
 	}
-	for m, name := range separationMetrics {
+	for m, name := range measured {
 		s, n := 0.0, 0
 		for _, a := range bySubject {
 			s, n = s+a.sum[m], n+a.n[m]

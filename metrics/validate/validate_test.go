@@ -99,6 +99,36 @@ func TestValidateKnownAnswers(t *testing.T) {
 	}
 }
 
+// TestValidateJudgeIC: where the run has the judge's IC (score --judge), separation and
+// purity measure it beside the embedding IC; where it has none, neither lists it.
+func TestValidateJudgeIC(t *testing.T) {
+	r := run("identity_swap", []float64{1}, func(a string, s float64, subj int) float64 { return 0.7 })
+	rep, err := Validate(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rep.Separation["identity_swap"].Metrics[charis.AxisJudgeIC]; ok {
+		t.Fatal("judge IC separation without a judged sample")
+	}
+	for i := range r.Samples {
+		s := &r.Samples[i]
+		v := 1.0
+		if s.Variant != GroundTruth {
+			v = 0.4
+		}
+		s.Axes[charis.AxisJudgeIC] = charis.AxisValue{Raw: v, Score: v}
+	}
+	if rep, err = Validate(r); err != nil {
+		t.Fatal(err)
+	}
+	if sep := rep.Separation["identity_swap"].Metrics[charis.AxisJudgeIC]; math.Abs(sep.Mean-0.6) > 1e-12 || math.Abs(sep.CI[0]-0.6) > 1e-12 {
+		t.Fatalf("judge IC separation %+v, want 0.6 in every draw", sep)
+	}
+	if rho := rep.Purity["identity_swap"][charis.AxisJudgeIC]; !(rho < -0.8) {
+		t.Fatalf("judge IC purity %v, want strongly negative", rho)
+	}
+}
+
 // TestValidateWorldTargets is the acceptance check of CHARIS v2 (charis-v2.md): on
 // charis-world, 40 subjects × 4 prompts, seed 11, every perturbation at four strengths,
 // scored with the default metric and the world's shipped calibrations, every target holds.
