@@ -13,8 +13,8 @@ import (
 // Truth is the verdict each check of the character type should get on a charis-world
 // sample, from the row's ground truth: a style the prompt names is changed as asked; an
 // attribute the perturbation changed (identity_swap's list, recolour's part) is changed
-// without being asked; a body colour under a style drawn without fill is not visible;
-// everything else is kept.
+// without being asked; the pattern under any style, and a body colour in a pencil sketch,
+// are not visible (world.Draw drops them); everything else is kept.
 func Truth(s *charis.Sample) (map[string]string, error) {
 	if len(s.World) == 0 {
 		return nil, fmt.Errorf("sample %s: no charis-world ground truth", s.ID)
@@ -45,7 +45,8 @@ func Truth(s *charis.Sample) (map[string]string, error) {
 		if changed[a] {
 			v = charis.VerdictDrifted
 		}
-		if slices.Contains(noColour, style) && slices.Contains([]string{"head_color", "torso_color", "arms_color", "legs_color"}, a) {
+		if (slices.Contains(noColour, style) && slices.Contains([]string{"head_color", "torso_color", "arms_color", "legs_color"}, a)) ||
+			(a == "pattern" && styled(style)) {
 			v = charis.VerdictNotVisible
 		}
 		out[a] = v

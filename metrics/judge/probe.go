@@ -139,8 +139,12 @@ func (p *Probe) Judge(_ context.Context, s *Sample) ([]charis.JudgeCheck, error)
 	return p.compare(p.read(t.Row(0)), p.read(t.Row(1)), s.Prompt), nil
 }
 
-// noColour lists the styles that draw no fill colours.
-var noColour = []string{"outline", "sketch"}
+// charis-world's styles hide some attributes (world.Draw): every style drops the pattern,
+// and a pencil sketch is gray (an outline keeps each part's colour on its edges).
+var noColour = []string{"sketch"}
+
+// styled reports whether a style (not "none") is drawn.
+func styled(style string) bool { return style != "" && style != "none" }
 
 // compare answers the character type's checks from the two readings.
 func (p *Probe) compare(r, g reading, prompt string) []charis.JudgeCheck {
@@ -174,7 +178,12 @@ func (p *Probe) compare(r, g reading, prompt string) []charis.JudgeCheck {
 		return c
 	}
 	out = append(out, class("head_shape", "head_shape"), class("torso_shape", "torso_shape"),
-		class("proportions", "build", "height"), class("accessory", "accessory"), class("pattern", "pattern"))
+		class("proportions", "build", "height"), class("accessory", "accessory"))
+	pattern := class("pattern", "pattern")
+	if styled(r.class["style"]) || styled(g.class["style"]) {
+		pattern.Verdict, pattern.Became, pattern.Evidence = charis.VerdictNotVisible, "", "a drawing style without patterns"
+	}
+	out = append(out, pattern)
 	hidden := slices.Contains(noColour, g.class["style"]) || slices.Contains(noColour, r.class["style"])
 	for _, a := range []string{"head_color", "torso_color", "arms_color", "legs_color"} {
 		rc, gc := r.rgb[a], g.rgb[a]
@@ -183,7 +192,7 @@ func (p *Probe) compare(r, g reading, prompt string) []charis.JudgeCheck {
 		c.Evidence = fmt.Sprintf("ΔE00 %.1f (changed above %.0f)", d, p.opt.ColourDeltaE)
 		switch {
 		case hidden:
-			c.Verdict, c.Became, c.Evidence = charis.VerdictNotVisible, "", "drawn without fill colours"
+			c.Verdict, c.Became, c.Evidence = charis.VerdictNotVisible, "", "drawn in gray"
 		case d > p.opt.ColourDeltaE:
 			c.Verdict = charis.VerdictDrifted
 		}

@@ -73,11 +73,15 @@ func TestProbeCompare(t *testing.T) {
 	g = clone(r)
 	withClass(g, "style", "sketch", 1)
 	v = verdicts(p.compare(r, g, "the character, as a pencil sketch"))
-	if v["style"] != charis.VerdictRequested || v["head_color"] != charis.VerdictNotVisible {
+	if v["style"] != charis.VerdictRequested || v["head_color"] != charis.VerdictNotVisible || v["pattern"] != charis.VerdictNotVisible {
 		t.Fatalf("asked sketch: %v", v)
 	}
 	if v = verdicts(p.compare(r, g, "the character, on a green background")); v["style"] != charis.VerdictDrifted {
 		t.Fatalf("unasked sketch: %v", v)
+	}
+	withClass(g, "style", "outline", 1) // edges keep their colours; patterns are gone
+	if v = verdicts(p.compare(r, g, "the character, as an outline drawing")); v["head_color"] != charis.VerdictKept || v["pattern"] != charis.VerdictNotVisible {
+		t.Fatalf("outline: %v", v)
 	}
 }
 
@@ -110,7 +114,7 @@ func TestTruthAndAgreement(t *testing.T) {
 		switch samples[i].Variant {
 		case "recolour@1":
 			part := wt.PerturbationTruth.(map[string]any)["part"].(string)
-			if wt.Transforms.Get(world.Style) != "outline" && wt.Transforms.Get(world.Style) != "sketch" && truth[part+"_color"] != charis.VerdictDrifted {
+			if wt.Transforms.Get(world.Style) != "sketch" && truth[part+"_color"] != charis.VerdictDrifted {
 				t.Fatalf("%s: recoloured %s not drifted in %v", samples[i].ID, part, truth)
 			}
 		case "ground_truth":
