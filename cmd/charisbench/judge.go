@@ -78,6 +78,19 @@ func (f *judgeFlags) open(c *cache.Cache, models *charis.ModelManifest, rt *enco
 	}
 }
 
+// scoreJudge opens the judge a scoring command adds (score, validate): nil when --judge
+// is not given.
+func (f *judgeFlags) scoreJudge(set *scoring) (*score.JudgeOptions, func(), error) {
+	if f.backend == "" {
+		return nil, func() {}, nil
+	}
+	b, kb, closeBackend, err := f.open(set.cache, set.models, set.runtime)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &score.JudgeOptions{Backend: b, KB: kb, Class: f.class}, closeBackend, nil
+}
+
 func newJudgeCmd() *cobra.Command {
 	var (
 		jf        = judgeFlags{backend: "vlm"}

@@ -73,14 +73,12 @@ re-scoring the same inputs is fast.`,
 			}
 			defer set.close()
 			opt.Models, opt.Config, opt.Cache, opt.Runtime = set.models, set.config, set.cache, set.runtime
-			if jf.backend != "" {
-				b, kb, closeBackend, err := jf.open(set.cache, set.models, set.runtime)
-				if err != nil {
-					return err
-				}
-				defer closeBackend()
-				opt.Judge = &score.JudgeOptions{Backend: b, KB: kb, Class: jf.class}
+			judged, closeJudge, err := jf.scoreJudge(set)
+			if err != nil {
+				return err
 			}
+			defer closeJudge()
+			opt.Judge = judged
 			if x100 {
 				opt.ClassicScale = 100
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/charis"
-	"github.com/charisbench/charisbench/metrics/score"
 	"github.com/charisbench/charisbench/metrics/validate"
 	"github.com/charisbench/charisbench/reports"
 )
@@ -74,14 +73,12 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 				defer set.close()
 				so := &opt.Score
 				so.Models, so.Config, so.Cache, so.Runtime = set.models, set.config, set.cache, set.runtime
-				if jf.backend != "" {
-					b, kb, closeBackend, err := jf.open(set.cache, set.models, set.runtime)
-					if err != nil {
-						return err
-					}
-					defer closeBackend()
-					so.Judge = &score.JudgeOptions{Backend: b, KB: kb, Class: jf.class}
+				judged, closeJudge, err := jf.scoreJudge(set)
+				if err != nil {
+					return err
 				}
+				defer closeJudge()
+				so.Judge = judged
 				so.Progress = terminal(c.ErrOrStderr())
 				ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()

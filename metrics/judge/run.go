@@ -11,7 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/charisbench/charisbench/charis"
 )
@@ -64,20 +65,18 @@ func Run(ctx context.Context, opt RunOptions) ([]Result, error) {
 		opt.Workers = 4
 	}
 	out := make([]Result, len(samples))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, opt.Workers)
+	var g errgroup.Group
+	g.SetLimit(opt.Workers)
 	for i := range samples {
 		if ctx.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			out[i] = opt.one(ctx, i, &samples[i])
-		}()
+			return nil // a sample's failure is its result
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted (answers so far are cached; run the same command to continue): %w", err)
 	}

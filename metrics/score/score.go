@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 	"github.com/charisbench/charisbench/charis/preprocess"
@@ -407,20 +409,18 @@ func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int
 // first.
 func (sc *scorer) prepareChunk(ctx context.Context, idx []int) []*prepared {
 	batch := make([]*prepared, len(idx))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, sc.opt.Workers)
+	var g errgroup.Group
+	g.SetLimit(sc.opt.Workers)
 	for i, j := range idx {
 		if ctx.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			batch[i] = sc.prepare(j)
-		}()
+			return nil // a sample's failure is its record
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
