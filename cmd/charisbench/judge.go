@@ -169,11 +169,11 @@ per variant.`,
 				return err
 			}
 			writeJudgeTable(c.OutOrStdout(), judge.Summarize(res))
-			if hasWorldTruth(res, opt.Manifest) {
-				samples, err := charis.ReadManifest(opt.Manifest)
-				if err != nil {
-					return err
-				}
+			samples, err := charis.ReadManifest(opt.Manifest)
+			if err != nil {
+				return err
+			}
+			if len(samples) > 0 && len(samples[0].World) > 0 { // charis-world: the verdicts can be checked
 				agr, err := judge.Agreement(samples, res)
 				if err != nil {
 					return err
@@ -193,13 +193,6 @@ per variant.`,
 	cf.register(c)
 	rf.register(c)
 	return c
-}
-
-// hasWorldTruth reports whether the judged manifest is a charis-world benchmark (its rows
-// carry ground truth), where the verdicts can be checked.
-func hasWorldTruth(res []judge.Result, manifest string) bool {
-	samples, err := charis.ReadManifest(manifest)
-	return err == nil && len(samples) == len(res) && len(samples) > 0 && len(samples[0].World) > 0
 }
 
 // writeAgreementTable prints how often the verdicts equal charis-world's ground truth.

@@ -17,17 +17,20 @@ import (
 	"github.com/charisbench/charisbench/charis"
 )
 
-// NewSample is a manifest row with its files' bytes, typed by its class (defaultClass
-// where the row has none).
-func NewSample(kb *KB, s *charis.Sample, defaultClass string, ref, gen []byte) (*Sample, error) {
-	class := cmp.Or(s.Class, defaultClass)
-	typ, err := kb.TypeFor(class)
+// NewImage is a file's bytes with their sha256.
+func NewImage(data []byte) Image {
+	h := sha256.Sum256(data)
+	return Image{Data: data, SHA256: hex.EncodeToString(h[:])}
+}
+
+// NewSample is a manifest row with its images, typed by its class (defaultClass where the
+// row has none).
+func NewSample(kb *KB, s *charis.Sample, defaultClass string, ref, gen Image) (*Sample, error) {
+	typ, err := kb.TypeFor(cmp.Or(s.Class, defaultClass))
 	if err != nil {
 		return nil, err
 	}
-	hash := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
-	return &Sample{ID: s.ID, Prompt: s.Prompt, Type: typ,
-		Reference: Image{Data: ref, SHA256: hash(ref)}, Generated: Image{Data: gen, SHA256: hash(gen)}}, nil
+	return &Sample{ID: s.ID, Prompt: s.Prompt, Type: typ, Reference: ref, Generated: gen}, nil
 }
 
 // RunOptions configure judging a manifest on its own (charisbench judge).
@@ -107,7 +110,7 @@ func (opt *RunOptions) one(ctx context.Context, i int, s *charis.Sample) Result 
 		r.Reason = err.Error()
 		return r
 	}
-	js, err := NewSample(opt.KB, s, opt.Class, ref, gen)
+	js, err := NewSample(opt.KB, s, opt.Class, NewImage(ref), NewImage(gen))
 	if err == nil {
 		r.Judgment, err = Judge(ctx, opt.Backend, js)
 	}

@@ -108,7 +108,7 @@ func (sc *scorer) prepareInto(p *prepared) error {
 		return nil
 	}
 	if j := sc.opt.Judge; j != nil {
-		js, err := judge.NewSample(j.KB, &p.s, j.Class, rData, gData)
+		js, err := judge.NewSample(j.KB, &p.s, j.Class, judge.Image{Data: rData, SHA256: p.rHash}, judge.Image{Data: gData, SHA256: p.gHash})
 		if err == nil {
 			p.judgment, err = judge.Judge(sc.ctx, j.Backend, js)
 		}
