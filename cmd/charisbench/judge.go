@@ -198,8 +198,9 @@ per variant.`,
 // writeAgreementTable prints how often the verdicts equal charis-world's ground truth.
 func writeAgreementTable(w io.Writer, agr []judge.VariantAgreement) {
 	fmt.Fprintln(w, "\nagreement with charis-world's ground truth (docs/judge.md):")
-	fmt.Fprintln(w, "| variant | samples | checks agreeing | changed samples flagged | per attribute |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(w, "(judge IC, truth's: the mean a judge that is never wrong would give, the ceiling of its separations)")
+	fmt.Fprintln(w, "| variant | samples | checks agreeing | changed samples flagged | judge IC | judge IC, truth's | per attribute |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, v := range agr {
 		flag := "–"
 		if v.Changed > 0 {
@@ -209,7 +210,11 @@ func writeAgreementTable(w io.Writer, agr []judge.VariantAgreement) {
 		for _, a := range v.Attributes {
 			per = append(per, fmt.Sprintf("%s %.2f", a.Attribute, float64(a.Agree)/float64(max(a.N, 1))))
 		}
-		fmt.Fprintf(w, "| %s | %d | %.3f (%d of %d) | %s | %s |\n", v.Variant, v.Samples, float64(v.Agree)/float64(max(v.N, 1)), v.Agree, v.N, flag, strings.Join(per, ", "))
+		ic, tic := "–", "–"
+		if v.ICN > 0 {
+			ic, tic = fmt.Sprintf("%.3f", v.IC), fmt.Sprintf("%.3f", v.TruthIC)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.3f (%d of %d) | %s | %s | %s | %s |\n", v.Variant, v.Samples, float64(v.Agree)/float64(max(v.N, 1)), v.Agree, v.N, flag, ic, tic, strings.Join(per, ", "))
 	}
 }
 

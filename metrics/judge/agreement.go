@@ -70,6 +70,11 @@ type VariantAgreement struct {
 	// such attribute was judged changed without being asked; Changed counts the samples
 	// with one.
 	Flagged, Changed int
+	// IC and TruthIC are the mean judge IC of the backend's verdicts and of the ground
+	// truth's, over the ICN samples where both count a check. TruthIC is what a judge that
+	// is never wrong would give: the ceiling of the judge IC's separations.
+	IC, TruthIC float64
+	ICN         int
 }
 
 // Agreement compares judgments with charis-world's ground truth, per variant (name
@@ -114,6 +119,13 @@ func Agreement(samples []charis.Sample, results []Result) ([]VariantAgreement, e
 				flagged = flagged || c.Verdict == charis.VerdictDrifted
 			}
 		}
+		if ic, ok := charis.JudgeIC(r.Judgment.Checks); ok {
+			if tic, ok := charis.JudgeIC(truthChecks(truth)); ok {
+				v.IC += ic
+				v.TruthIC += tic
+				v.ICN++
+			}
+		}
 		if hasChange {
 			v.Changed++
 			if flagged {
@@ -123,7 +135,21 @@ func Agreement(samples []charis.Sample, results []Result) ([]VariantAgreement, e
 	}
 	var out []VariantAgreement
 	for _, name := range slices.Sorted(maps.Keys(by)) {
-		out = append(out, *by[name])
+		v := by[name]
+		if v.ICN > 0 {
+			v.IC /= float64(v.ICN)
+			v.TruthIC /= float64(v.ICN)
+		}
+		out = append(out, *v)
 	}
 	return out, nil
+}
+
+// truthChecks turns Truth's verdicts into checks.
+func truthChecks(truth map[string]string) []charis.JudgeCheck {
+	var out []charis.JudgeCheck
+	for a, v := range truth {
+		out = append(out, charis.JudgeCheck{Attribute: a, Verdict: v})
+	}
+	return out
 }

@@ -88,7 +88,7 @@ func TestProbeCompare(t *testing.T) {
 // TestTruthAndAgreement: charis-world's ground truth gives identity_swap's changed
 // attributes and recolour's part as drifted, a style as asked, colours under an outline
 // as not visible; verdicts equal to the truth agree everywhere and flag every change, and
-// one wrong verdict is counted.
+// one wrong verdict is counted and moves judge IC off the truth's.
 func TestTruthAndAgreement(t *testing.T) {
 	dir := t.TempDir()
 	opt := world.BuildOptions{Subjects: 3, PromptsPerSubject: 3, Seed: 5}
@@ -138,13 +138,13 @@ func TestTruthAndAgreement(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range agr {
-		if v.Agree != v.N || v.Flagged != v.Changed || (v.Variant != "ground_truth" && v.Changed == 0) {
+		if v.Agree != v.N || v.Flagged != v.Changed || (v.Variant != "ground_truth" && v.Changed == 0) || v.ICN == 0 || v.IC != v.TruthIC {
 			t.Fatalf("perfect verdicts: %+v", v)
 		}
 	}
-	results[0].Judgment.Checks[2].Verdict = charis.VerdictNotVisible
+	results[0].Judgment.Checks[2].Verdict = charis.VerdictDrifted
 	agr, _ = Agreement(samples, results)
-	if gt := agr[0]; gt.Variant != "ground_truth" || gt.Agree != gt.N-1 {
+	if gt := agr[0]; gt.Variant != "ground_truth" || gt.Agree != gt.N-1 || gt.IC == gt.TruthIC {
 		t.Fatalf("one wrong verdict: %+v", gt)
 	}
 }
