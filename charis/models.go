@@ -171,9 +171,11 @@ func (e *EncoderSpec) field(f string) string {
 }
 
 // CheckModel checks the sha256 of an encoder's model file, streaming it (a model is never
-// held in memory here: ONNX Runtime reads the file itself), and returns its path. A file
-// replaced between this check and the session's own read is not detected.
-func (m *ModelManifest) CheckModel(e *EncoderSpec) (string, error) {
+// held in memory here: ONNX Runtime reads the file itself), and returns its path. scan,
+// when not nil, reads the same stream as the hash (the file is read once): it may stop
+// early, and its error is returned once the hash is found right. A file replaced between
+// this check and the session's own read is not detected.
+func (m *ModelManifest) CheckModel(e *EncoderSpec, scan func(io.Reader) error) (string, error) {
 	p := m.ModelPath(e)
 	f, err := os.Open(p)
 	if err != nil {
@@ -181,11 +183,18 @@ func (m *ModelManifest) CheckModel(e *EncoderSpec) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
+	var scanErr error
+	if scan != nil {
+		scanErr = scan(io.TeeReader(f, h))
+	}
 	if _, err := io.Copy(h, f); err != nil {
 		return "", m.Errorf(e, "path", "cannot read model: %v", err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
 		return "", m.Errorf(e, "sha256", "%s has sha256 %s, manifest says %s", p, got, e.SHA256)
+	}
+	if scanErr != nil {
+		return "", m.Errorf(e, "path", "%s: %v", p, scanErr)
 	}
 	return p, nil
 }

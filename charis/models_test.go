@@ -23,7 +23,7 @@ func TestLoadTinyManifest(t *testing.T) {
 		if e == nil {
 			t.Fatalf("role %s missing", r)
 		}
-		if _, err := m.CheckModel(e); err != nil {
+		if _, err := m.CheckModel(e, nil); err != nil {
 			t.Errorf("%s: %v", r, err)
 		}
 	}
@@ -118,11 +118,11 @@ func TestReadModelChecksHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.CheckModel(m.Encoder(RoleIdentity))
+	_, err = m.CheckModel(m.Encoder(RoleIdentity), nil)
 	if err == nil || !strings.Contains(err.Error(), "models.yaml:7: encoders[0].sha256:") {
 		t.Fatalf("hash mismatch error = %v", err)
 	}
-	_, err = m.CheckModel(m.Encoder(RoleIQA))
+	_, err = m.CheckModel(m.Encoder(RoleIQA), nil)
 	if err == nil || !strings.Contains(err.Error(), "encoders[4].path: cannot read model") {
 		t.Fatalf("missing file error = %v", err)
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -47,8 +49,11 @@ type Session struct {
 	sess     *ort.DynamicAdvancedSession
 	runOpts  *ort.RunOptions // Interrupt sets its terminate flag
 	stopped  atomic.Bool
-	pixels   preprocess.Spec // image encoders
-	tok      *clip.Tokenizer // text encoders
+	// outputChecked: an output's shape was checked against the role (sizes the file
+	// leaves to shape inference are known only then).
+	outputChecked atomic.Bool
+	pixels        preprocess.Spec // image encoders
+	tok           *clip.Tokenizer // text encoders
 }
 
 // Load creates the session of the manifest's encoder for role, after checking the file's
@@ -58,15 +63,16 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	if spec == nil {
 		return nil, fmt.Errorf("%s: no %s encoder declared", m.Path(), role)
 	}
-	path, err := m.CheckModel(spec)
+	// The graph's inputs and outputs are read while the file is hashed, in one pass.
+	var ins, outs []ort.InputOutputInfo
+	path, err := m.CheckModel(spec, func(r io.Reader) (err error) {
+		ins, outs, err = graphIO(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	s := &Session{rt: rt, manifest: m, spec: spec, sha256: spec.SHA256} // CheckModel checked it
-	ins, outs, err := ort.GetInputOutputInfo(path)
-	if err != nil {
-		return nil, m.Errorf(spec, "path", "ONNX Runtime cannot read %s: %v", m.ModelPath(spec), err)
-	}
 	if s.in, err = pick(m, spec, "input", spec.Input, ins); err != nil {
 		return nil, err
 	}
@@ -96,6 +102,12 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	if s.runOpts, err = ort.NewRunOptions(); err != nil {
 		s.sess.Destroy()
 		return nil, err
+	}
+	if s.undeclared() {
+		if err := s.dryRun(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -184,6 +196,40 @@ func (s *Session) checkSignature() error {
 	if s.out.DataType != ort.TensorElementDataTypeFloat {
 		return m.Errorf(e, "output.name", "%s is %v; want float32", s.out.Name, s.out.DataType)
 	}
+	if out == nil { // rank not declared in the file: the first output's is checked
+		return nil
+	}
+	return s.checkOutput(out)
+}
+
+// undeclared is whether the file leaves the output's rank or a size past the batch to
+// shape inference.
+func (s *Session) undeclared() bool {
+	return s.out.Dimensions == nil || slices.Contains(s.out.Dimensions[min(1, len(s.out.Dimensions)):], -1)
+}
+
+// dryRun encodes one blank input of the size preprocessing gives (an empty text), so that
+// an output shape only inference knows is checked at load; an image encoder without a
+// crop takes sizes that vary, and its first output is checked instead.
+func (s *Session) dryRun() error {
+	if s.tok != nil {
+		_, err := s.EncodeTexts([]string{""})
+		return err
+	}
+	if side := s.pixels.Crop; side > 0 || s.pixels.Mode == preprocess.SquareMode {
+		if side == 0 {
+			side = s.pixels.Resize
+		}
+		_, err := s.EncodePixels([]*image.RGBA{image.NewRGBA(image.Rect(0, 0, side, side))})
+		return err
+	}
+	return nil
+}
+
+// checkOutput checks an output shape (declared, or of an output) against the role.
+func (s *Session) checkOutput(out []int64) error {
+	m, e := s.manifest, s.spec
+	fits := func(dim int64, want int) bool { return dim < 0 || dim == int64(want) }
 	want := map[charis.Role]string{
 		charis.RoleIdentity:  "[N, tokens, D]",
 		charis.RoleCLIPImage: "[N, E]",
@@ -204,9 +250,7 @@ func (s *Session) checkSignature() error {
 		return m.Errorf(e, "output.name", "%s has shape %v; a %s encoder gives %s", s.out.Name, out, e.Role, want)
 	}
 	if e.Role == charis.RoleIdentity && out[1] > 0 {
-		if err := s.checkTokens(int(out[1])); err != nil {
-			return err
-		}
+		return s.checkTokens(int(out[1]))
 	}
 	return nil
 }
@@ -374,6 +418,12 @@ func (s *Session) run(input ort.Value, acc *Tensor) (*Tensor, error) {
 	t, ok := outputs[0].(*ort.Tensor[float32])
 	if !ok {
 		return nil, fmt.Errorf("%s: output %s is %T, want a float32 tensor", s.spec.Name, s.out.Name, outputs[0])
+	}
+	if !s.outputChecked.Load() {
+		if err := s.checkOutput(t.GetShape()); err != nil {
+			return nil, err
+		}
+		s.outputChecked.Store(true)
 	}
 	shape := make([]int, len(t.GetShape()))
 	for i, d := range t.GetShape() {
