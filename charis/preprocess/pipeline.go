@@ -118,17 +118,6 @@ func ShortSide(w, h, n int) (int, int) {
 	return int(float64(n*w) / float64(h)), n
 }
 
-// CenterCrop cuts a size×size window from the middle of src.
-func CenterCrop(src *image.RGBA, size int, rounding CropRounding) (*image.RGBA, error) {
-	w, h := src.Rect.Dx(), src.Rect.Dy()
-	if size > w || size > h {
-		return nil, fmt.Errorf("center crop %d does not fit a %dx%d image", size, w, h)
-	}
-	left, top := cropOffset(w-size, rounding), cropOffset(h-size, rounding)
-	min := src.Rect.Min.Add(image.Pt(left, top))
-	return src.SubImage(image.Rectangle{Min: min, Max: min.Add(image.Pt(size, size))}).(*image.RGBA), nil
-}
-
 // cropOffset halves the margin: floor for HF, round-half-even for torchvision.
 func cropOffset(margin int, rounding CropRounding) int {
 	if rounding == HalfEven {
@@ -143,14 +132,18 @@ func (s Spec) Pixels(src *image.RGBA) (*image.RGBA, error) {
 		return nil, err
 	}
 	w, h := s.resized(src.Rect.Dx(), src.Rect.Dy())
-	img, err := Resize(src, w, h, s.Interp)
+	win := image.Rect(0, 0, w, h)
+	if s.Crop > 0 { // only the pixels the crop keeps are resampled
+		if s.Crop > w || s.Crop > h {
+			return nil, fmt.Errorf("center crop %d does not fit a %dx%d image", s.Crop, w, h)
+		}
+		win = image.Rect(0, 0, s.Crop, s.Crop).Add(image.Pt(cropOffset(w-s.Crop, s.Rounding), cropOffset(h-s.Crop, s.Rounding)))
+	}
+	out, err := resize(plane{src.Pix, src.Stride, src.Rect, 4}, w, h, s.Interp, win)
 	if err != nil {
 		return nil, err
 	}
-	if s.Crop == 0 {
-		return img, nil
-	}
-	return CenterCrop(img, s.Crop, s.Rounding)
+	return &image.RGBA{Pix: out.pix, Stride: out.stride, Rect: out.rect}, nil
 }
 
 // Tensor writes the preprocessed pixels of src into dst as float32 CHW

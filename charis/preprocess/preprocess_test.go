@@ -1,11 +1,13 @@
 package preprocess
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"image"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -134,17 +136,57 @@ func TestSquareMode(t *testing.T) {
 func TestCropRounding(t *testing.T) {
 	// A margin of 3 splits 1|2 under floor and 2|1 under round-half-even (1.5 -> 2).
 	src := image.NewRGBA(image.Rect(0, 0, 7, 7))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i / 4 % 7 * 10) // each pixel's x·10 in every band
+	}
 	for _, c := range []struct {
 		r    CropRounding
-		want image.Point
-	}{{Floor, image.Pt(1, 1)}, {HalfEven, image.Pt(2, 2)}} {
-		got, err := CenterCrop(src, 4, c.r)
-		if err != nil || got.Rect.Min != c.want {
-			t.Errorf("%s: crop origin %v (err %v), want %v", c.r, got.Rect.Min, err, c.want)
+		want int
+	}{{Floor, 1}, {HalfEven, 2}} {
+		s := Spec{Resize: 7, Crop: 4, Rounding: c.r, Interp: Bicubic, Rescale: 1, Std: [3]float64{1, 1, 1}}
+		got, err := s.Pixels(src)
+		if err != nil || got.Rect.Dx() != 4 || got.Rect.Dy() != 4 || got.Pix[0] != uint8(10*c.want) {
+			t.Errorf("%s: crop %v starting at x %d (err %v), want 4x4 from x %d", c.r, got.Rect, got.Pix[0]/10, err, c.want)
 		}
 	}
-	if _, err := CenterCrop(src, 8, Floor); err == nil {
+	s := Spec{Resize: 7, Crop: 8, Rounding: Floor, Interp: Bicubic, Rescale: 1, Std: [3]float64{1, 1, 1}}
+	if _, err := s.Pixels(src); err == nil {
 		t.Error("a crop larger than the image was accepted")
+	}
+}
+
+// TestWindowIsCropOfResize: resampling only a window gives the same bytes as cropping
+// the whole resize, down and up, with one pass or two, RGB and gray.
+func TestWindowIsCropOfResize(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ sw, sh, w, h int }{{37, 23, 16, 30}, {50, 50, 50, 20}, {20, 33, 9, 33}, {40, 40, 40, 40}, {64, 48, 21, 16}} {
+		for _, bands := range []int{4, 1} {
+			src := newPlane(c.sw, c.sh, bands)
+			for i := range src.pix {
+				src.pix[i] = uint8(r.IntN(256))
+			}
+			full, err := resize(src, c.w, c.h, Bicubic, image.Rect(0, 0, c.w, c.h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				x0, y0 := r.IntN(c.w), r.IntN(c.h)
+				win := image.Rect(x0, y0, x0+1+r.IntN(c.w-x0), y0+1+r.IntN(c.h-y0))
+				got, err := resize(src, c.w, c.h, Bicubic, win)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for y := 0; y < win.Dy(); y++ {
+					want := full.row(win.Min.Y + y)[win.Min.X*bands : win.Max.X*bands]
+					if !bytes.Equal(got.row(y), want) {
+						t.Fatalf("%+v, %d bands, window %v: row %d differs from the whole resize's", c, bands, win, y)
+					}
+				}
+			}
+		}
+	}
+	if _, err := resize(newPlane(8, 8, 4), 4, 4, Bicubic, image.Rect(2, 2, 6, 4)); err == nil {
+		t.Error("a window outside the resize was accepted")
 	}
 }
 

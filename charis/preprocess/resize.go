@@ -111,7 +111,7 @@ func clip8(v int32) uint8 {
 // Resize returns src resized to w×h, byte-identical to Pillow's Image.resize((w, h),
 // resample) on an RGB image. Only RGB are resampled; alpha is set opaque.
 func Resize(src *image.RGBA, w, h int, interp Interp) (*image.RGBA, error) {
-	out, err := resize(plane{src.Pix, src.Stride, src.Rect, 4}, w, h, interp)
+	out, err := resize(plane{src.Pix, src.Stride, src.Rect, 4}, w, h, interp, image.Rect(0, 0, w, h))
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func Resize(src *image.RGBA, w, h int, interp Interp) (*image.RGBA, error) {
 // ResizeGray is Resize for a one-band image, byte-identical to Pillow's resize of an "L"
 // image: a third of the work of resizing a gray picture stored as RGB.
 func ResizeGray(src *image.Gray, w, h int, interp Interp) (*image.Gray, error) {
-	out, err := resize(plane{src.Pix, src.Stride, src.Rect, 1}, w, h, interp)
+	out, err := resize(plane{src.Pix, src.Stride, src.Rect, 1}, w, h, interp, image.Rect(0, 0, w, h))
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,10 @@ func (p plane) row(y int) []uint8 {
 	return p.pix[(y-p.rect.Min.Y)*p.stride:][:p.rect.Dx()*p.bands]
 }
 
-func resize(src plane, w, h int, interp Interp) (plane, error) {
+// resize resizes src to w×h and returns the window win of the result (win within
+// 0,0,w,h). Each output pixel depends only on its own row's and column's coefficients,
+// so a window is byte-identical to cropping the whole resize, for a fraction of the work.
+func resize(src plane, w, h int, interp Interp, win image.Rectangle) (plane, error) {
 	f, ok := filters[interp]
 	if !ok {
 		return plane{}, fmt.Errorf("unknown interpolation %q (want bicubic or bilinear)", interp)
@@ -169,35 +172,45 @@ func resize(src plane, w, h int, interp Interp) (plane, error) {
 	if w <= 0 || h <= 0 {
 		return plane{}, fmt.Errorf("resize to %dx%d: sizes must be positive", w, h)
 	}
+	if win.Empty() || !win.In(image.Rect(0, 0, w, h)) {
+		return plane{}, fmt.Errorf("window %v is not inside the %dx%d resize", win, w, h)
+	}
 	sw, sh := src.rect.Dx(), src.rect.Dy()
-	if sw == w && sh == h {
-		dst := newPlane(w, h, src.bands)
-		for y := 0; y < h; y++ {
-			copy(dst.row(y), src.row(src.rect.Min.Y+y))
+	// The rows of src the vertical pass reads (all of the window's when there is none).
+	vert := precompute(sh, h, f).window(win.Min.Y, win.Max.Y)
+	first, last := win.Min.Y, win.Max.Y
+	if sh != h {
+		first, last = vert.bounds[0], vert.bounds[len(vert.bounds)-2]+vert.bounds[len(vert.bounds)-1]
+		for i := 0; i < len(vert.bounds); i += 2 {
+			vert.bounds[i] -= first
 		}
+	}
+	// Pillow resamples horizontally first, only over the rows the vertical pass reads.
+	var img plane
+	if sw != w {
+		img = newPlane(win.Dx(), last-first, src.bands)
+		resampleHorizontal(img, src, first+src.rect.Min.Y, precompute(sw, w, f).window(win.Min.X, win.Max.X))
+	} else { // the window's columns of src itself
+		img = plane{src.pix[first*src.stride+win.Min.X*src.bands:], src.stride, image.Rect(0, 0, win.Dx(), last-first), src.bands}
+	}
+	if sh != h {
+		dst := newPlane(win.Dx(), win.Dy(), src.bands)
+		resampleVertical(dst, img, 0, vert)
 		return dst, nil
 	}
-	horiz := precompute(sw, w, f)
-	vert := precompute(sh, h, f)
-
-	// Pillow resamples horizontally first, only over the rows the vertical pass reads.
-	img, rowOff := src, src.rect.Min.Y
 	if sw != w {
-		first := vert.bounds[0]
-		last := vert.bounds[2*h-2] + vert.bounds[2*h-1]
-		tmp := newPlane(w, last-first, src.bands)
-		resampleHorizontal(tmp, src, first+src.rect.Min.Y, horiz)
-		for i := 0; i < h; i++ {
-			vert.bounds[2*i] -= first
-		}
-		img, rowOff = tmp, 0
-	}
-	if sh == h {
 		return img, nil
 	}
-	dst := newPlane(w, h, src.bands)
-	resampleVertical(dst, img, rowOff, vert)
+	dst := newPlane(win.Dx(), win.Dy(), src.bands) // neither pass: a copy of the window
+	for y := 0; y < win.Dy(); y++ {
+		copy(dst.row(y), img.row(y))
+	}
 	return dst, nil
+}
+
+// window keeps the coefficients of outputs [from, to), with their own bounds slice.
+func (c coeffs) window(from, to int) coeffs {
+	return coeffs{ksize: c.ksize, bounds: append([]int(nil), c.bounds[2*from:2*to]...), kk: c.kk[from*c.ksize : to*c.ksize]}
 }
 
 // resampleHorizontal fills dst's rows from src's rows rowOff.. (absolute).
