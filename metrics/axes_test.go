@@ -148,6 +148,46 @@ func TestVQGuard(t *testing.T) {
 	}
 }
 
+// TestLumaOf: the integer sums give the float64 definition's standard deviation, and the
+// clipping bounds are inclusive (gray 1 and gray 254 are clipped, 2 and 253 are not).
+func TestLumaOf(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	img := image.NewRGBA(image.Rect(3, 2, 3+97, 2+61)) // an origin off zero
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.IntN(256))
+	}
+	for i, g := range []uint8{1, 254, 2, 253} {
+		copy(img.Pix[4*i:], []uint8{g, g, g, 255})
+	}
+	var ls []float64
+	clipped := 0
+	for i := 0; i < len(img.Pix); i += 4 {
+		p := img.Pix[i:]
+		l := (0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])) / 255
+		ls = append(ls, l)
+		if l*255 <= 1+1e-9 || l*255 >= 254-1e-9 { // the bounds, with float64's rounding allowed for
+			clipped++
+		}
+	}
+	mean := 0.0
+	for _, l := range ls {
+		mean += l
+	}
+	mean /= float64(len(ls))
+	v := 0.0
+	for _, l := range ls {
+		v += (l - mean) * (l - mean)
+	}
+	want := math.Sqrt(v / float64(len(ls)))
+	got := LumaOf(img)
+	if math.Abs(got.Std-want) > 1e-12 {
+		t.Errorf("std %v, want %v", got.Std, want)
+	}
+	if clipped < 2 || got.ClippedShare != float64(clipped)/float64(len(ls)) {
+		t.Errorf("clipped share %v, want %d of %d", got.ClippedShare, clipped, len(ls))
+	}
+}
+
 func TestCHARISAggregate(t *testing.T) {
 	cfg := charis.DefaultMetricConfig()
 	axes := map[string]charis.AxisValue{}

@@ -47,22 +47,29 @@ type Luma struct {
 	ClippedShare float64 // share of pixels with luma ≤ 1/255 or ≥ 254/255
 }
 
-// LumaOf measures an image with Rec. 601 luma (0.299 R + 0.587 G + 0.114 B).
+// LumaOf measures an image with Rec. 601 luma (0.299 R + 0.587 G + 0.114 B). Sums run
+// in integers, k = 299 R + 587 G + 114 B being luma·255,000 exactly (a camera-sized image
+// is measured without a rounding per pixel), joined per row in float64.
 func LumaOf(img *image.RGBA) Luma {
 	b := img.Rect
 	n := float64(b.Dx() * b.Dy())
-	var sum, sum2, clipped float64
+	const scale = 255000.0
+	var sum, sum2 float64
+	clipped := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			p := img.Pix[img.PixOffset(x, y):]
-			l := (0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])) / 255
-			sum += l
-			sum2 += l * l
-			if l <= 1.0/255 || l >= 254.0/255 {
+		row := img.Pix[img.PixOffset(b.Min.X, y):][:4*b.Dx()]
+		var s, s2 uint64 // no overflow below 2^28 pixels a row (255,000² < 2^36)
+		for i := 0; i+3 < len(row); i += 4 {
+			k := uint64(299*uint32(row[i]) + 587*uint32(row[i+1]) + 114*uint32(row[i+2]))
+			s += k
+			s2 += k * k
+			if k <= 1000 || k >= 254000 { // luma ≤ 1/255 or ≥ 254/255
 				clipped++
 			}
 		}
+		sum += float64(s)
+		sum2 += float64(s2)
 	}
-	m := sum / n
-	return Luma{Std: math.Sqrt(max(0, sum2/n-m*m)), ClippedShare: clipped / n}
+	m := sum / scale / n
+	return Luma{Std: math.Sqrt(max(0, sum2/(scale*scale)/n-m*m)), ClippedShare: float64(clipped) / n}
 }
