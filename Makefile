@@ -8,20 +8,22 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort jpeg blas torch slurm test lint demo bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort codecs blas torch slurm test lint demo bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
 build: $(BIN)
 
 # Sources, and the files compiled in with go:embed (the world's encoders, the CLIP vocabulary).
-$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum | jpeg blas
+$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum | codecs blas
 	$(GO) build -o $(BIN) ./cmd/charisbench
 
-# libjpeg-turbo's TurboJPEG headers: JPEG decodes as Pillow does (charis/imageio/turbojpeg).
-# Without them, build with -tags noturbojpeg for Go's approximate decoder.
-jpeg:
+# libjpeg-turbo's TurboJPEG headers and libwebp's: JPEG and WebP decode as Pillow does
+# (charis/imageio/turbojpeg, charis/imageio/libwebp). Without them, build with
+# -tags noturbojpeg,nolibwebp for Go's approximate decoders.
+codecs:
 	scripts/need-debs.sh "libjpeg-turbo's TurboJPEG headers" "test -e /usr/include/turbojpeg.h" libturbojpeg0-dev
+	scripts/need-debs.sh "libwebp's headers" "test -e /usr/include/webp/decode.h" libwebp-dev
 
 # OpenBLAS for GoMLX's pure-Go backend (generators/gomlxblas: flowdit trains ~4x faster).
 # Without it, build with -tags noblas for gonum's pure-Go sgemm.
@@ -34,7 +36,7 @@ ort: $(ORT_LIB)
 $(ORT_LIB): scripts/fetch-ort.sh
 	scripts/fetch-ort.sh $(ORT_DIR)
 
-lint: jpeg blas
+lint: codecs blas
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
@@ -49,7 +51,7 @@ slurm:
 
 test: ort lint torch slurm
 	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
-	$(GO) test -tags noturbojpeg ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG fallback
+	$(GO) test -tags noturbojpeg,nolibwebp ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG and WebP fallbacks
 	$(GO) test -tags noblas ./generators/gomlxblas/                       # the pure-Go sgemm fallback
 
 demo: ort build

@@ -170,6 +170,9 @@ type Provenance struct {
 	Shard *Shard `json:"shard,omitempty"`
 	// JPEGDecoder names the JPEG decoder (libjpeg-turbo as Pillow, or Go's fallback).
 	JPEGDecoder string `json:"jpeg_decoder,omitempty"`
+	// WebPDecoder names the WebP decoder (libwebp as Pillow, or Go's fallback); runs from
+	// before it was recorded leave it empty.
+	WebPDecoder string `json:"webp_decoder,omitempty"`
 }
 
 // Shard is part i of n of a manifest: the samples of every n-th subject, counting subjects
@@ -205,6 +208,9 @@ func (p *Provenance) SameSetup(q *Provenance) error {
 	}
 	if p.JPEGDecoder != q.JPEGDecoder {
 		return fmt.Errorf("the runs decode JPEG differently (%q vs %q)", p.JPEGDecoder, q.JPEGDecoder)
+	}
+	if p.WebPDecoder != "" && q.WebPDecoder != "" && p.WebPDecoder != q.WebPDecoder {
+		return fmt.Errorf("the runs decode WebP differently (%q vs %q)", p.WebPDecoder, q.WebPDecoder)
 	}
 	if p.ClassicScale != q.ClassicScale {
 		return fmt.Errorf("classic metrics scaled differently (%g vs %g)", p.ClassicScale, q.ClassicScale)

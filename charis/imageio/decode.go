@@ -26,6 +26,7 @@ import (
 	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp" // registers WebP
 
+	"github.com/charisbench/charisbench/charis/imageio/libwebp"
 	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 )
 
@@ -111,6 +112,15 @@ func Decode(data []byte, path string, opt Options) (img *image.RGBA, err error) 
 			return nil, &Error{Path: path, Kind: ErrCorrupt, Err: err}
 		} // CMYK and YCCK: Go's decoder below
 	}
+	if format == "webp" && libwebp.Available {
+		pix, w, h, err := libwebp.Decode(data)
+		switch {
+		case err == nil:
+			return orient(overWhiteInPlace(pix, w, h), exifOrientation(format, data)), nil
+		case !errors.Is(err, libwebp.ErrUnsupported):
+			return nil, &Error{Path: path, Kind: ErrCorrupt, Err: err}
+		} // animations: Go's decoder below (which refuses them too)
+	}
 	var src image.Image
 	if format == "gif" {
 		src, err = firstGIFFrame(data, cfg)
@@ -154,6 +164,17 @@ func firstGIFFrame(data []byte, cfg image.Config) (image.Image, error) {
 	canvas := image.NewNRGBA(image.Rect(0, 0, cfg.Width, cfg.Height))
 	draw.Draw(canvas, frame.Bounds(), frame, frame.Bounds().Min, draw.Src)
 	return canvas, nil
+}
+
+// overWhiteInPlace composites non-premultiplied RGBA pixels on white where alpha is
+// below 255, as toOpaqueRGBA does, reusing the buffer.
+func overWhiteInPlace(pix []byte, w, h int) *image.RGBA {
+	for i := 0; i < len(pix); i += 4 {
+		if a := uint32(pix[i+3]); a != 0xff {
+			pix[i+0], pix[i+1], pix[i+2], pix[i+3] = overWhite8(uint32(pix[i+0]), a), overWhite8(uint32(pix[i+1]), a), overWhite8(uint32(pix[i+2]), a), 0xff
+		}
+	}
+	return &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 }
 
 // toOpaqueRGBA converts any decoded image to 8-bit RGB with alpha composited on white.

@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio/libwebp"
 	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
@@ -127,7 +128,7 @@ func (sc *scorer) provenance() charis.Provenance {
 	p := charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: absPath(sc.opt.Manifest),
 		ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
 		ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale, Shard: sc.opt.Shard,
-		JPEGDecoder: turbojpeg.Name}
+		JPEGDecoder: turbojpeg.Name, WebPDecoder: libwebp.Name}
 	if sc.opt.Config.Version >= charis.MetricV2 {
 		p.Calibrations = map[string]charis.Calibration{}
 		for axis, cal := range sc.calibrations() {

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio/libwebp"
 	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 	"github.com/charisbench/charisbench/charis/preprocess"
 	"github.com/charisbench/charisbench/metrics"
@@ -255,7 +256,7 @@ func (sc *scorer) sessions() error {
 // once per run.
 func (sc *scorer) setupHash() string {
 	h := sha256.New()
-	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name)
+	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name, libwebp.Name)
 	if j := sc.opt.Judge; j != nil {
 		fmt.Fprintln(h, "judge", j.Backend.Name(), j.Backend.Model(), judge.Protocol, j.KB.Digest(), j.Class)
 	}
