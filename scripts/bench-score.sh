@@ -12,7 +12,8 @@
 #   ORT alone     ONNX Runtime on ready 224 px pixels, the same encoder work
 #                 (BenchmarkORTAlone in metrics/encoder)
 # Each case runs ROUNDS times (default 3), the cases alternating within a round; the table
-# gives medians, then the ratios on the last lines.
+# gives medians, then the ratios of the medians and the medians of each round's ratios (paired:
+# the machine's speed drifts between rounds) on the last lines.
 # Usage: scripts/bench-score.sh BIN OUT_DIR [ROUNDS]
 set -euo pipefail
 bin=${1:?usage: bench-score.sh BIN OUT_DIR [ROUNDS]}
@@ -97,3 +98,9 @@ awk -v a="$cb" -v b="$(echo "${rate[torch-b1]}" | median)" 'BEGIN { printf "vs_t
 awk -v a="$cb" -v b="$(echo "${rate[torch-b16]}" | median)" 'BEGIN { printf "vs_torch_batch16=%.2f\n", a / b }'
 awk -v a="$cb" -v b="$(echo "${rate[ort]}" | median)" 'BEGIN { printf "vs_ort_alone=%.2f\n", a / b }'
 awk -v a="$cb_rss" -v b="$model_mb" 'BEGIN { printf "rss_over_models=%.2f\n", a / b }'
+# The machine's speed drifts between rounds; within a round the cases run back to back, so
+# each round's ratio is a paired comparison: their median, beside the ratio of medians.
+for c in torch-b1 torch-b16 ort; do
+  r=$(paste -d' ' <(printf '%s\n' ${rate[charisbench]}) <(printf '%s\n' ${rate[$c]}) | awk '{ printf "%.3f ", $1 / $2 }')
+  printf "paired_vs_%s=%.2f (per round: %s)\n" "$c" "$(echo "$r" | median)" "${r% }"
+done
