@@ -178,11 +178,7 @@ func (s *Session) checkSignature() error {
 		if s.in.DataType != ort.TensorElementDataTypeFloat {
 			return m.Errorf(e, "input", "%s is %v; an image encoder takes float32 pixels", s.in.Name, s.in.DataType)
 		}
-		spec := e.PixelSpec()
-		side := spec.Crop
-		if side == 0 && spec.Mode == preprocess.SquareMode {
-			side = spec.Resize
-		}
+		side := fixedSide(e.PixelSpec())
 		if len(in) != 4 || !fits(in[1], 3) {
 			return m.Errorf(e, "input", "%s has shape %v; want [N, 3, H, W]", s.in.Name, in)
 		}
@@ -216,14 +212,20 @@ func (s *Session) dryRun() error {
 		_, err := s.EncodeTexts([]string{""})
 		return err
 	}
-	if side := s.pixels.Crop; side > 0 || s.pixels.Mode == preprocess.SquareMode {
-		if side == 0 {
-			side = s.pixels.Resize
-		}
+	if side := fixedSide(s.pixels); side > 0 {
 		_, err := s.EncodePixels([]*image.RGBA{image.NewRGBA(image.Rect(0, 0, side, side))})
 		return err
 	}
 	return nil
+}
+
+// fixedSide is the side of the square images preprocessing gives, 0 when their size
+// follows the input's (no crop, short-side resize).
+func fixedSide(p preprocess.Spec) int {
+	if p.Crop == 0 && p.Mode == preprocess.SquareMode {
+		return p.Resize
+	}
+	return p.Crop
 }
 
 // checkOutput checks an output shape (declared, or of an output) against the role.
