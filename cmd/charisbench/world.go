@@ -98,6 +98,9 @@ never trained on) and measure:
   identity top-1    each transformed view retrieves its character among all references,
                     by the CLS token and by the mean subject-patch token
   text->image top-1 each prompt retrieves its image among all held-out images (and back)
+  segmenter IoU     (when the manifest has a segmenter) mask IoU against the exact render
+                    masks: plain characters, one transformation of each category, and
+                    blur, noise and JPEG at full strength
 Chance is 1/subjects and 1/prompts. Without --models, the encoders built into charisbench
 for this world are checked.`,
 		Example: "  charisbench world check-encoders\n  charisbench world check-encoders --models out/world/models.yaml --subjects 200",
@@ -138,6 +141,12 @@ for this world are checked.`,
 			fmt.Fprintf(out, "text->image top-1:                   %.3f  (%d prompts; chance %.3f)\n",
 				rep.TextToImage, opt.Prompts, 1/float64(opt.Prompts))
 			fmt.Fprintf(out, "image->text top-1:                   %.3f\n", rep.ImageToText)
+			if len(rep.Segmenter) > 0 {
+				fmt.Fprintf(out, "segmenter mask IoU (mean, min over %d characters):\n", opt.Subjects)
+				for _, r := range rep.Segmenter {
+					fmt.Fprintf(out, "  %-20s %.3f  %.3f\n", r.Kind, r.Mean, r.Min)
+				}
+			}
 			return nil
 		},
 	}

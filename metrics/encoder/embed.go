@@ -46,3 +46,35 @@ func (s *Session) Embeddings(imgs []*image.RGBA, texts []string) ([][]float32, e
 	}
 	return vecs, nil
 }
+
+// Masks runs a segmenter: per image, a subject mask of the image's own size, 255 (in every
+// channel) where the logit of the nearest output pixel is above 0, else 0.
+func (s *Session) Masks(imgs []*image.RGBA) ([]*image.RGBA, error) {
+	if s.spec.Role != charis.RoleSegmenter {
+		return nil, fmt.Errorf("%w: a %s encoder makes no masks (use a segmenter)", ErrRole, s.spec.Role)
+	}
+	t, err := s.EncodeImages(imgs)
+	if err != nil {
+		return nil, err
+	}
+	mh, mw := t.Shape[len(t.Shape)-2], t.Shape[len(t.Shape)-1]
+	masks := make([]*image.RGBA, len(imgs))
+	for i, img := range imgs {
+		logits := t.Row(i)
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := range h {
+			row := logits[(y*mh/h)*mw:]
+			for x := range w {
+				v := uint8(0)
+				if row[x*mw/w] > 0 {
+					v = 255
+				}
+				o := m.PixOffset(x, y)
+				m.Pix[o], m.Pix[o+1], m.Pix[o+2], m.Pix[o+3] = v, v, v, 255
+			}
+		}
+		masks[i] = m
+	}
+	return masks, nil
+}

@@ -319,16 +319,22 @@ func globalToken(t metrics.Tokens) []float32 {
 	return mean
 }
 
+// patchTokens splits an identity output row into its CLS token (nil without one) and its
+// grid·grid patch tokens.
+func (sc *scorer) patchTokens(row []float32, shape []int) (cls []float32, patches [][]float32, grid int) {
+	cls, flat, grid := sc.id.Tokens(&encoder.Tensor{Shape: append([]int{1}, shape...), Data: row}, 0)
+	for i := 0; i+shape[1] <= len(flat); i += shape[1] {
+		patches = append(patches, flat[i:i+shape[1]])
+	}
+	return cls, patches, grid
+}
+
 // tokensAndColours splits an identity output row into CLS and patch tokens, marks the
 // subject patches from the mask, and collects the CIELAB colours of each patch's subject
 // pixels from the encoder's preprocessed image.
 func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.RGBA) (metrics.Tokens, metrics.PatchColours) {
-	cls, patches, grid := sc.id.Tokens(&encoder.Tensor{Shape: append([]int{1}, shape...), Data: row}, 0)
-	d := shape[1]
-	t := metrics.Tokens{CLS: cls, Grid: grid}
-	for i := 0; i+d <= len(patches); i += d {
-		t.Patches = append(t.Patches, patches[i:i+d])
-	}
+	cls, patches, grid := sc.patchTokens(row, shape)
+	t := metrics.Tokens{CLS: cls, Patches: patches, Grid: grid}
 	w, h := px.Rect.Dx(), px.Rect.Dy()
 	cover := make([]float64, grid*grid)
 	cols := make(metrics.PatchColours, grid*grid)
@@ -354,41 +360,43 @@ func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.R
 }
 
 // segment fills missing masks from the segmenter: logit > 0 is subject, scaled to the
-// image by nearest neighbour, then preprocessed like the image.
+// image by nearest neighbour, then preprocessed like the image. An image shown in several
+// samples of the chunk (a subject's reference) is segmented once.
 func (sc *scorer) segment(live []*prepared) error {
 	var imgs []*image.RGBA
-	var dst []**image.RGBA
+	var dst [][]**image.RGBA
+	at := map[string]int{}
+	need := func(img *image.RGBA, hash string, m **image.RGBA) {
+		i, ok := at[hash]
+		if !ok {
+			i = len(imgs)
+			at[hash] = i
+			imgs, dst = append(imgs, img), append(dst, nil)
+		}
+		dst[i] = append(dst[i], m)
+	}
 	for _, p := range live {
 		if p.rMask == nil {
-			imgs, dst = append(imgs, p.rFull), append(dst, &p.rMask)
+			need(p.rFull, p.rHash, &p.rMask)
 		}
 		if p.gMask == nil {
-			imgs, dst = append(imgs, p.gFull), append(dst, &p.gMask)
+			need(p.gFull, p.gHash, &p.gMask)
 		}
 	}
 	if len(imgs) == 0 {
 		return nil
 	}
-	t, err := sc.seg.EncodeImages(imgs)
+	masks, err := sc.seg.Masks(imgs)
 	if err != nil {
 		return err
 	}
-	mh, mw := t.Shape[len(t.Shape)-2], t.Shape[len(t.Shape)-1]
-	for i, img := range imgs {
-		logits := t.Row(i)
-		w, h := img.Rect.Dx(), img.Rect.Dy()
-		m := image.NewRGBA(image.Rect(0, 0, w, h))
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				v := uint8(0)
-				if logits[(y*mh/h)*mw+x*mw/w] > 0 {
-					v = 255
-				}
-				copy(m.Pix[m.PixOffset(x, y):], []uint8{v, v, v, 255})
-			}
-		}
-		if *dst[i], err = sc.idPx.Pixels(m); err != nil {
+	for i, m := range masks {
+		px, err := sc.idPx.Pixels(m)
+		if err != nil {
 			return err
+		}
+		for _, d := range dst[i] {
+			*d = px
 		}
 	}
 	return nil

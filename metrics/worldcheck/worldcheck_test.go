@@ -1,6 +1,7 @@
 package worldcheck
 
 import (
+	"image"
 	"path/filepath"
 	"testing"
 
@@ -17,6 +18,10 @@ import (
 const (
 	minIdentityTop1    = 0.5
 	minTextToImageTop1 = 0.15
+	// The segmenter's held-out mask IoU (measured: docs/world.md): plain characters, and
+	// every other kind of image, transformed or degraded at full strength.
+	minPlainIoU = 0.9
+	minAnyIoU   = 0.8
 )
 
 func TestWorldEncodersMeanSomething(t *testing.T) {
@@ -41,6 +46,37 @@ func TestWorldEncodersMeanSomething(t *testing.T) {
 	}
 	if rep.TextToImage < minTextToImageTop1 {
 		t.Errorf("text->image retrieval %.3f below %.2f", rep.TextToImage, minTextToImageTop1)
+	}
+	kinds := map[string]MaskIoU{}
+	for _, r := range rep.Segmenter {
+		kinds[r.Kind] = r
+		t.Logf("segmenter IoU %-16s mean %.3f min %.3f (n %d)", r.Kind, r.Mean, r.Min, r.N)
+		if r.Mean < minAnyIoU {
+			t.Errorf("segmenter IoU on %s: %.3f, below %.2f", r.Kind, r.Mean, minAnyIoU)
+		}
+	}
+	for _, k := range []string{"plain", "style: outline", "style: sketch", "occlusion", "blur@1", "noise@1", "jpeg@1"} {
+		if kinds[k].N == 0 {
+			t.Errorf("no segmenter IoU measured on %s", k)
+		}
+	}
+	if kinds["plain"].Mean < minPlainIoU {
+		t.Errorf("segmenter IoU on plain characters %.3f, below %.2f", kinds["plain"].Mean, minPlainIoU)
+	}
+}
+
+// TestIoU: intersection over union of a render's subject pixels and a mask.
+func TestIoU(t *testing.T) {
+	r := &world.Render{Size: 2, Parts: []world.Part{world.Head, world.Torso, world.Background, world.Occluder}}
+	mask := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for i, v := range []uint8{255, 0, 255, 0} {
+		mask.Pix[4*i] = v
+	}
+	if got := iou(r, mask); got != 1.0/3 { // head in both; torso only in the render, pixel 2 only in the mask
+		t.Fatalf("iou %v, want 1/3", got)
+	}
+	if got := iou(&world.Render{Size: 1, Parts: []world.Part{world.Background}}, image.NewRGBA(image.Rect(0, 0, 1, 1))); got != 1 {
+		t.Fatalf("both empty: %v, want 1", got)
 	}
 }
 

@@ -15,9 +15,14 @@
               character's attributes (shapes, proportions, accessory, pattern, drawing
               style: classes; the four body colours: RGB) from pixels, trained on the
               transformed targets with the character's own attributes as labels
+  segmenter   subject masks for images that come without one (docs/world.md): a small
+              U-Net whose per-pixel logits are trained on references and transformed
+              targets with the renders' own masks as labels, a third of each batch
+              degraded (blur, noise, JPEG, washed out) at the strengths the world's
+              perturbations use, so a mask survives what validation does to an image
 
-With --probe-only, only the probe is trained and its entry in models.yaml replaced; the
-other encoders and their calibrations are left as they are.
+With --probe-only or --segmenter-only, only that model is trained and its entry in
+models.yaml replaced; the other encoders and their calibrations are left as they are.
 
 Training data is a charis-world training split (characters disjoint from every benchmark
 split), rendered by the charisbench binary; prompts are tokenized by it too, so the ids are
@@ -26,15 +31,16 @@ python3-torch; a development tool, never a runtime dependency. Run from the repo
 
     make build && /usr/bin/python3 tools/world/train_encoders.py
 
-Writes charis/world/encoders/models/{identity,clip_image,clip_text}.onnx and
+Writes charis/world/encoders/models/{identity,clip_image,clip_text,attributes,segmenter}.onnx and
 charis/world/encoders/models.yaml (with sha256), which `charisbench world build` copies
 into every benchmark it writes. Seeded, but not promised bit-reproducible (threaded CPU
 kernels may sum in another order): the committed files are one run's, with their sha256,
-and the figures that matter are measured on them in Go (make world-eval). About 20
-minutes on 2 cores (identity ~6, CLIP ~12).
+and the figures that matter are measured on them in Go (make world-eval). About 30
+minutes on 2 cores (identity ~6, CLIP ~12, segmenter ~11).
 """
 import argparse
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -352,17 +358,129 @@ def export_probe(model, log):
     return probe_manifest_lines(sha256(path))
 
 
-def replace_probe_entry(lines):
-    """Rewrites models.yaml with the probe's entry replaced (or added), the rest kept."""
+def replace_entry(name, lines):
+    """Rewrites models.yaml with the entry of that name replaced (or added), the rest kept."""
     path = os.path.join(OUT, "models.yaml")
     with open(path) as f:
         old = f.read().splitlines()
-    if "  - name: world-probe" in old:
-        start = old.index("  - name: world-probe")
+    head = f"  - name: {name}"
+    if head in old:
+        start = old.index(head)
         end = next((i for i in range(start + 1, len(old)) if old[i].startswith("  - ")), len(old))
         old = old[:start] + old[end:]
     with open(path, "w") as f:
         f.write("\n".join(old + lines) + "\n")
+
+
+def load_masks(root):
+    """Every reference and target of a world split with its subject mask:
+    images [N,3,64,64] uint8, masks [N,64,64] float (1 = subject)."""
+    rows = [json.loads(l) for l in open(os.path.join(root, "manifest.jsonl"))]
+    items, seen = [], set()
+    for r in rows:
+        if r["subject"] not in seen:
+            seen.add(r["subject"])
+            items.append((r["reference"], r["reference_mask"]))
+        items.append((r["generated"], r["generated_mask"]))
+    imgs = np.stack([np.asarray(Image.open(os.path.join(root, p)).convert("RGB")) for p, _ in items])
+    masks = np.stack([np.asarray(Image.open(os.path.join(root, m)).convert("L")) > 127 for _, m in items])
+    return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(masks.astype(np.float32))
+
+
+def degrade_like_perturbations(x, gen):
+    """A degraded copy of uint8 images [B,3,64,64], one random family and strength each, at
+    the ranges charis/perturb reaches (blur sigma up to 2.5 px, noise up to 64 levels, JPEG
+    quality down to 5, a blend towards gray up to 0.8) and a little beyond for blur."""
+    out = x.clone()
+    for i in range(len(x)):
+        kind = int(torch.randint(4, (1,), generator=gen))
+        s = torch.rand(1, generator=gen).item()
+        one = x[i:i + 1]
+        if kind == 0:
+            sigma = 0.3 + 2.7 * s
+            r = max(1, int(3 * sigma))
+            k = torch.exp(-torch.arange(-r, r + 1).float() ** 2 / (2 * sigma * sigma))
+            k = (k / k.sum()).view(1, 1, 1, -1).repeat(3, 1, 1, 1)
+            xf = F.conv2d(F.pad(one.float(), (r, r, 0, 0), mode="replicate"), k, groups=3)
+            xf = F.conv2d(F.pad(xf, (0, 0, r, r), mode="replicate"), k.transpose(2, 3), groups=3)
+        elif kind == 1:
+            xf = one.float() + 64 * s * torch.randn(one.shape, generator=gen)
+        elif kind == 2:
+            buf = io.BytesIO()
+            Image.fromarray(one[0].permute(1, 2, 0).numpy()).save(buf, "JPEG", quality=int(round(95 - 90 * s)))
+            xf = torch.from_numpy(np.array(Image.open(buf).convert("RGB"))).permute(2, 0, 1)[None].float()
+        else:
+            xf = (1 - 0.8 * s) * one.float() + 0.8 * s * 128
+        out[i] = xf.round().clamp(0, 255).to(torch.uint8)[0]
+    return out
+
+
+def conv_block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+def upsample2(x):
+    """Nearest-neighbour 2x upsampling as reshapes (exports to Reshape and Expand, which
+    every ONNX runtime has)."""
+    n, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+
+
+class Segmenter(nn.Module):
+    """A U-Net over 64, 32, 16 and 8 px (receptive field past the character's size):
+    [N,3,64,64] -> [N,1,64,64] subject logits."""
+
+    def __init__(self):
+        super().__init__()
+        ch = [16, 32, 48, 64]
+        self.down = nn.ModuleList([conv_block(3, ch[0])] + [conv_block(ch[i], ch[i + 1]) for i in range(3)])
+        self.up = nn.ModuleList([conv_block(ch[i + 1] + ch[i], ch[i]) for i in range(3)])
+        self.out = nn.Conv2d(ch[0], 1, 1)
+
+    def forward(self, pixel_values):
+        skips, x = [], pixel_values
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for i in (2, 1, 0):
+            x = self.up[i](torch.cat([upsample2(x), skips[i]], 1))
+        return self.out(x)
+
+
+def train_segmenter(data, steps, log):
+    imgs, masks = data
+    model = Segmenter()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(3)
+    t0 = time.time()
+    for step in range(steps):
+        idx = torch.randint(len(imgs), (32,), generator=gen)
+        x, y = imgs[idx], masks[idx]
+        x[:11] = degrade_like_perturbations(x[:11], gen)
+        logits = model(normalize(x, IMAGENET_MEAN, IMAGENET_STD))[:, 0]
+        loss = F.binary_cross_entropy_with_logits(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            with torch.no_grad():
+                pred = logits > 0
+                iou = ((pred & (y > 0.5)).sum((1, 2)).float() / (pred | (y > 0.5)).sum((1, 2)).clamp(min=1)).mean()
+            log(f"segmenter step {step:5d} loss {loss.item():.4f} batch IoU {iou.item():.3f} {time.time() - t0:.0f}s")
+    return model
+
+
+def export_segmenter(model, log):
+    path = os.path.join(OUT, "models", "segmenter.onnx")
+    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["logits"])
+    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+    lines = ["  - name: world-segmenter", "    role: segmenter", "    path: models/segmenter.onnx",
+             f"    sha256: {sha256(path)}"]
+    lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor", mode="square")
+    return lines + ["    output:", "      name: logits"]
 
 
 def sha256(path):
@@ -370,8 +488,9 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def pre(mean, std, rounding):
-    return [f"    preprocess:", f"      resize: {SIZE}", "      resize_mode: short_side", f"      crop: {SIZE}",
+def pre(mean, std, rounding, mode="short_side"):
+    crop = 0 if mode == "square" else SIZE
+    return [f"    preprocess:", f"      resize: {SIZE}", f"      resize_mode: {mode}", f"      crop: {crop}",
             f"      crop_rounding: {rounding}", "      interpolation: bicubic", "      rescale: 0.00392156862745098",
             f"      mean: {mean}", f"      std: {std}"]
 
@@ -384,7 +503,9 @@ def main():
     ap.add_argument("--identity-steps", type=int, default=1000)
     ap.add_argument("--clip-steps", type=int, default=1000)
     ap.add_argument("--probe-steps", type=int, default=2500)
+    ap.add_argument("--segmenter-steps", type=int, default=1500)
     ap.add_argument("--probe-only", action="store_true", help="train the judge's probe only; keep the other encoders")
+    ap.add_argument("--segmenter-only", action="store_true", help="train the segmenter only; keep the other encoders")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -395,14 +516,23 @@ def main():
             run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
             probe_data = load_probe(tmp)
         log(f"loaded {len(probe_data[0])} probe training images")
-        replace_probe_entry(export_probe(train_probe(probe_data, args.probe_steps, log), log))
+        replace_entry("world-probe", export_probe(train_probe(probe_data, args.probe_steps, log), log))
         log(f"replaced the probe in {OUT}/models.yaml")
+        return
+    if args.segmenter_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
+            mask_data = load_masks(tmp)
+        log(f"loaded {len(mask_data[0])} segmenter training images")
+        replace_entry("world-segmenter", export_segmenter(train_segmenter(mask_data, args.segmenter_steps, log), log))
+        log(f"replaced the segmenter in {OUT}/models.yaml")
         return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
         run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
         data = load(tmp)
         probe_data = load_probe(tmp)
+        mask_data = load_masks(tmp)
         log(f"rendered and loaded {len(data[0])} training images in {time.time() - t0:.0f}s")
     prompts = data[4]
     uniq = sorted(set(prompts))
@@ -437,6 +567,7 @@ def main():
               f"    sha256: {files['clip_text']}", "    text:", "      vocab: builtin", "      context_length: 77",
               "    output:", "      name: text_embeds"]
     lines += export_probe(train_probe(probe_data, args.probe_steps, log), log)
+    lines += export_segmenter(train_segmenter(mask_data, args.segmenter_steps, log), log)
     with open(os.path.join(OUT, "models.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
     log(f"wrote {OUT}/models.yaml")
