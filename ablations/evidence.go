@@ -171,14 +171,14 @@ func evidenceTable(rows []*evidenceRow) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("### Evidence: identity retrieval, IC and VQ against the ground truth, copy-paste\n\n")
-	b.WriteString("| generator | identity top-1 | IC | IC / truth | VQ | VQ / truth | SSIM to reference | CHARIS |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("### Evidence: identity retrieval, IC, CF and VQ against the ground truth, copy-paste\n\n")
+	b.WriteString("| generator | identity top-1 | IC | IC / truth | CF | CF / truth | VQ | VQ / truth | SSIM to reference | CHARIS | masks |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	stat := func(s charis.Stat) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", s.Mean, s.CI[0], s.CI[1]) }
 	for _, r := range rows {
 		v := r.run.Summary.Variants[r.name]
 		if v == nil || v.CHARIS == nil {
-			fmt.Fprintf(&b, "| %s | – | – | – | – | – | – | – |\n", r.name)
+			fmt.Fprintf(&b, "| %s | – | – | – | – | – | – | – | – | – | – |\n", r.name)
 			continue
 		}
 		top1 := "–"
@@ -200,12 +200,14 @@ func evidenceTable(rows []*evidenceRow) string {
 		if !math.IsNaN(r.ssimMean) {
 			copyCell = fmt.Sprintf("%.3f [%.3f, %.3f]", r.ssimMean, r.ssimCI[0], r.ssimCI[1])
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, top1,
-			stat(v.Axes[charis.AxisIC]), ratio(charis.AxisIC), stat(v.Axes[charis.AxisVQ]), ratio(charis.AxisVQ),
-			copyCell, stat(*v.CHARIS))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, top1,
+			stat(v.Axes[charis.AxisIC]), ratio(charis.AxisIC), stat(v.Axes[charis.AxisCF]), ratio(charis.AxisCF),
+			stat(v.Axes[charis.AxisVQ]), ratio(charis.AxisVQ), copyCell, stat(*v.CHARIS), reports.MaskSources(v.MaskSources))
 	}
 	b.WriteString("\nIdentity top-1: the share of generated images whose nearest benchmark reference (identity encoder, CLS cosine) is their own subject's. " +
-		"Intervals: 95% bootstrap over subjects. The ground truth is the benchmark's targets scored without their masks, as generated images have none. " +
+		"Intervals: 95% bootstrap over subjects. The ground truth is the benchmark's targets scored without their masks, as generated images have none: " +
+		"every generated image's mask comes from the model manifest's segmenter where it has one, else the whole image counts " +
+		"(masks: the scored samples by mask source, docs/metric.md). CF is over the samples whose prompt does not license a colour change. " +
 		"SSIM to reference near 1 is copy-paste.\n")
 	return b.String()
 }

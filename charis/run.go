@@ -133,6 +133,9 @@ type VariantSummary struct {
 	Classic   map[string]Stat `json:"classic,omitempty"`
 	JudgeIC   *Stat           `json:"judge_ic,omitempty"` // score --judge: mean judge IC over the samples it counts on
 	Drifted   []DriftCount    `json:"drifted,omitempty"`  // score --judge: attributes judged changed without being asked, most often first
+	// MaskSources counts the scored samples by where their subject masks came from
+	// (SampleResult.MaskSource: given, segmenter, none).
+	MaskSources map[string]int `json:"mask_sources,omitempty"`
 }
 
 // Summary is summary.json.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -76,6 +77,13 @@ func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
 	}
 	fmt.Fprintf(w, "# Validation of CHARIS v%d: %s\n\nRun: `%s`. %d of %d checks of charis-v2.md's targets pass.\n\n",
 		r.Version, verdict, r.Run, len(r.Checks)-len(r.Failed()), len(r.Checks))
+	if len(r.MaskSources) > 0 {
+		fmt.Fprintf(w, "Subject masks of the scored samples: %s.", MaskSources(r.MaskSources))
+		if r.GivenMasks != nil {
+			fmt.Fprintf(w, " Every mask the benchmark gives was stripped, as on a user's images; the same benchmark with its masks is compared below, not gated.")
+		}
+		fmt.Fprintf(w, "\n\n")
+	}
 	fmt.Fprintf(w, "## Separation: ground truth minus each family at its top strength\n\n")
 	fmt.Fprintf(w, "Paired by sample; 95%% intervals from a bootstrap over subjects. Target: CHARIS lower bound ≥ %.2f.\n\n", validate.MinSeparation)
 	fmt.Fprintf(w, "| family | strength | pairs | subjects | CHARIS | CHARIS-geo | monotone | CHARIS by strength |\n|---|---:|---:|---:|---|---|---|---|\n")
@@ -120,7 +128,51 @@ func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, "| %s | %.3f | %s | %s |\n", c.Name, c.Value, c.Target, passCell(c.Pass))
 	}
+	if g := r.GivenMasks; g != nil {
+		writeMaskPaths(w, r, g)
+	}
 	return nil
+}
+
+// writeMaskPaths sets the mask-free separation (the verdict's) beside the given-masks one.
+func writeMaskPaths(w io.Writer, r, g *validate.Report) {
+	fmt.Fprintf(w, "\n## Without masks (the verdict) and with the benchmark's masks\n\n")
+	fmt.Fprintf(w, "Ground truth minus each family at its top strength, paired by sample, 95%% subject-bootstrap intervals. "+
+		"With given masks (%s): %d of %d checks pass.\n\n", MaskSources(g.MaskSources), len(g.Checks)-len(g.Failed()), len(g.Checks))
+	heads := []string{"charis", charis.AxisIC, charis.AxisCF}
+	fmt.Fprintf(w, "| family |")
+	for _, m := range heads {
+		fmt.Fprintf(w, " %s, no masks | %s, given masks |", metricHeads[m], metricHeads[m])
+	}
+	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", 2*len(heads)))
+	for _, f := range r.Families {
+		fmt.Fprintf(w, "| %s |", f)
+		for _, m := range heads {
+			fmt.Fprintf(w, " %s | %s |", statCell(r.Separation[f].Metrics, m), statCell(g.Separation[f].Metrics, m))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range g.Failed() {
+		fmt.Fprintf(w, "\nWith given masks, failed: %s: %.3f (want %s)", c.Name, c.Value, c.Target)
+	}
+	fmt.Fprintln(w)
+}
+
+// MaskSources counts samples by where their masks came from: "given 20, segmenter 640"
+// ("–" for none).
+func MaskSources(m map[string]int) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		name := k
+		if k == "none" {
+			name = "none (the whole image)"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", name, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func statCell(m map[string]charis.Stat, key string) string {

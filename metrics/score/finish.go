@@ -164,6 +164,7 @@ type variantAcc struct {
 	failed   []string
 	subjects map[string]*subjectAcc
 	drift    map[string]int // score --judge: per attribute, the samples it drifted in
+	masks    map[string]int // scored samples per mask source
 }
 
 // subjectAcc holds one subject's sums and counts, per metric in charis.Metrics order.
@@ -177,7 +178,7 @@ func newSummarizer() *summarizer { return &summarizer{variants: map[string]*vari
 func (s *summarizer) add(r *charis.SampleResult) {
 	v := s.variants[r.Variant]
 	if v == nil {
-		v = &variantAcc{subjects: map[string]*subjectAcc{}, drift: map[string]int{}}
+		v = &variantAcc{subjects: map[string]*subjectAcc{}, drift: map[string]int{}, masks: map[string]int{}}
 		s.variants[r.Variant] = v
 	}
 	v.n++
@@ -187,6 +188,9 @@ func (s *summarizer) add(r *charis.SampleResult) {
 	}
 	if r.Judge != nil {
 		charis.CountDrift(v.drift, r.Judge)
+	}
+	if r.MaskSource != "" {
+		v.masks[r.MaskSource]++
 	}
 	a := v.subjects[r.Subject]
 	if a == nil {
@@ -220,6 +224,9 @@ func (s *summarizer) summary(prov charis.Provenance) *charis.Summary {
 		v := &charis.VariantSummary{N: va.n, Failures: len(va.failed), Failed: va.failed, Axes: map[string]charis.Stat{}, Classic: map[string]charis.Stat{}}
 		stats, counts := bootstrap(va.subjects, b, name)
 		v.Subjects = len(va.subjects)
+		if len(va.masks) > 0 {
+			v.MaskSources = va.masks
+		}
 		if v.Subjects > 0 {
 			c := stats["charis"]
 			v.CHARIS = &c

@@ -35,6 +35,12 @@ type Options struct {
 // Run scores a validation benchmark and returns its report. A manifest that already holds
 // the families (a charis-world build with perturbations) is scored as it is; any other is
 // taken as ground truth and the families are built from it (BuildFamilies).
+//
+// The report is of the path users run: generated images never come with subject masks,
+// nor do most references (DreamBench's photos), so every given mask is stripped
+// (StripMasks) and the masks come from the model manifest's segmenter, or the whole image
+// counts. Where the benchmark gives masks, it is also scored with them as they are, into
+// Report.GivenMasks, for comparison; the verdict is the mask-free path's.
 func Run(ctx context.Context, opt Options) (*Report, error) {
 	samples, err := charis.ReadManifest(opt.Manifest)
 	if err != nil {
@@ -45,19 +51,69 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if manifest, err = BuildFamilies(opt.Manifest, samples, opt.Variant, filepath.Join(opt.Out, "families"), opt.Strengths, opt.Seed); err != nil {
 			return nil, err
 		}
+		if samples, err = charis.ReadManifest(manifest); err != nil {
+			return nil, err
+		}
 	}
-	so := opt.Score
-	// The scored run resumes when its inputs are the same; a run of other inputs (a rebuilt
-	// benchmark, another metric) is out of date and replaced.
-	so.Manifest, so.Out, so.Restart = manifest, filepath.Join(opt.Out, "run"), true
+	maskFree, stripped, err := StripMasks(manifest, samples, filepath.Join(opt.Out, "mask-free"))
+	if err != nil {
+		return nil, err
+	}
+	rep, err := scoreAndValidate(ctx, opt.Score, maskFree, filepath.Join(opt.Out, "run"))
+	if err != nil || !stripped {
+		return rep, err
+	}
+	if rep.GivenMasks, err = scoreAndValidate(ctx, opt.Score, manifest, filepath.Join(opt.Out, "run-given-masks")); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// scoreAndValidate scores a manifest into out and validates the run. The scored run
+// resumes when its inputs are the same; a run of other inputs (a rebuilt benchmark,
+// another metric) is out of date and replaced.
+func scoreAndValidate(ctx context.Context, so score.Options, manifest, out string) (*Report, error) {
+	so.Manifest, so.Out, so.Restart = manifest, out, true
 	if _, err := score.Run(ctx, so); err != nil {
 		return nil, err
 	}
-	run, err := charis.ReadRun(so.Out)
+	run, err := charis.ReadRun(out)
 	if err != nil {
 		return nil, err
 	}
 	return Validate(run)
+}
+
+// StripMasks writes dir/manifest.jsonl: the rows with every reference and generated mask
+// removed and the image paths made absolute, and returns its path and true. A manifest
+// without any mask is returned as it is, with false.
+func StripMasks(manifest string, rows []charis.Sample, dir string) (string, bool, error) {
+	if !slices.ContainsFunc(rows, func(s charis.Sample) bool { return s.ReferenceMask != "" || s.GeneratedMask != "" }) {
+		return manifest, false, nil
+	}
+	out := make([]charis.Sample, len(rows))
+	for i, s := range rows {
+		s.Reference, s.Generated = absTo(manifest, s.Reference), absTo(manifest, s.Generated)
+		s.ReferenceMask, s.GeneratedMask = "", ""
+		out[i] = s
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", false, err
+	}
+	path := filepath.Join(dir, "manifest.jsonl")
+	return path, true, charis.WriteAtomic(path, func(f *os.File) error { return charis.WriteSamples(f, out) })
+}
+
+// absTo makes a path of a manifest row absolute ("" stays "").
+func absTo(manifest, p string) string {
+	if p == "" {
+		return ""
+	}
+	a, err := filepath.Abs(charis.Resolve(manifest, p))
+	if err != nil {
+		return p
+	}
+	return a
 }
 
 func hasFamilies(samples []charis.Sample) bool {
@@ -115,16 +171,7 @@ func BuildFamilies(manifest string, all []charis.Sample, variant, dir string, st
 	for i, s := range subjects {
 		next[s] = subjects[(i+1)%len(subjects)]
 	}
-	abs := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		a, err := filepath.Abs(charis.Resolve(manifest, p))
-		if err != nil {
-			return p
-		}
-		return a
-	}
+	abs := func(p string) string { return absTo(manifest, p) }
 	var out []charis.Sample
 	for _, s := range rows {
 		s.Reference, s.Generated, s.ReferenceMask, s.GeneratedMask = abs(s.Reference), abs(s.Generated), abs(s.ReferenceMask), abs(s.GeneratedMask)

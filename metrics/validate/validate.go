@@ -70,6 +70,12 @@ type Report struct {
 	Monotone   map[string]Monotonicity       `json:"monotonicity"`
 	Checks     []Check                       `json:"checks"`
 	Pass       bool                          `json:"pass"`
+	// MaskSources counts the scored samples by where their subject masks came from
+	// (given, segmenter, none: the whole image).
+	MaskSources map[string]int `json:"mask_sources,omitempty"`
+	// GivenMasks is the same benchmark scored with the masks it gives, beside the
+	// mask-free path this report's verdict is about (Run); nil when none were given.
+	GivenMasks *Report `json:"given_masks,omitempty"`
 }
 
 // Separation is ground truth minus a family at its top strength, per metric, over the
@@ -107,10 +113,14 @@ type point struct {
 func Validate(run *charis.Run) (*Report, error) {
 	gt := map[string]*charis.SampleResult{}
 	families := map[string][]point{}
+	masks := map[string]int{}
 	for i := range run.Samples {
 		s := &run.Samples[i]
 		if s.Status != charis.StatusOK {
 			continue
+		}
+		if s.MaskSource != "" {
+			masks[s.MaskSource]++
 		}
 		if s.Variant == GroundTruth {
 			gt[s.ID] = s
@@ -130,7 +140,7 @@ func Validate(run *charis.Run) (*Report, error) {
 		return nil, fmt.Errorf("%s: no family variants (KIND@STRENGTH, such as blur@0.5) to validate", run.Dir)
 	}
 	rep := &Report{Run: run.Dir, Version: run.Summary.Provenance.MetricConfig.Version, Purity: map[string]map[string]float64{},
-		Separation: map[string]Separation{}, Monotone: map[string]Monotonicity{}}
+		Separation: map[string]Separation{}, Monotone: map[string]Monotonicity{}, MaskSources: masks}
 	rep.Families = slices.Sorted(maps.Keys(families))
 	for _, fam := range rep.Families {
 		pts := families[fam]
