@@ -36,7 +36,19 @@ type MetricConfig struct {
 	VQ        VQConfig           `yaml:"vq" json:"vq"`
 	TD        TDConfig           `yaml:"td" json:"td"`
 	Bootstrap BootstrapConfig    `yaml:"bootstrap" json:"bootstrap"`
+	// MaskFallback is what stands in for a subject mask that is neither given nor made by
+	// a segmenter: "" or "whole_image" (every pixel is subject, the default) or "patch_pca"
+	// (the identity encoder's own foreground: metrics.PatchForeground). Absent from the
+	// canonical JSON when it is the default, so older configs keep their hash.
+	MaskFallback string `yaml:"mask_fallback,omitempty" json:"mask_fallback,omitempty"`
 }
+
+// Mask fallbacks (MetricConfig.MaskFallback); each is also the mask_source of the samples
+// whose masks it made.
+const (
+	MaskWholeImage = "whole_image"
+	MaskPatchPCA   = "patch_pca"
+)
 
 // ICConfig: identity consistency.
 type ICConfig struct {
@@ -248,6 +260,11 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 		return d.Errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
 	case !(c.Bootstrap.Confidence > 0 && c.Bootstrap.Confidence < 1):
 		return d.Errorf("bootstrap.confidence", "must be in (0, 1), got %v", c.Bootstrap.Confidence)
+	case c.MaskFallback != "" && c.MaskFallback != MaskWholeImage && c.MaskFallback != MaskPatchPCA:
+		return d.Errorf("mask_fallback", "unknown %q (want %s or %s)", c.MaskFallback, MaskWholeImage, MaskPatchPCA)
+	}
+	if c.MaskFallback == MaskWholeImage {
+		c.MaskFallback = "" // the default: one hash for one behaviour
 	}
 	return nil
 }

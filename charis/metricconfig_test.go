@@ -34,11 +34,22 @@ func TestMetricConfigVersions(t *testing.T) {
 		{"version: 3\n", "metric.yaml:1: version"},
 		{"version: 1\ncf:\n  license:\n    style: [sketch]\n", "cf.license"},
 		{"geo_floor: 0\n", "geo_floor"},
+		{"mask_fallback: segmenter\n", "metric.yaml:1: mask_fallback"},
 	} {
 		_, err := LoadMetricConfig(write(bad.text))
 		var fe *FieldError
 		if err == nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: error %v, want a field error naming %s", bad.text, err, bad.want)
 		}
+	}
+	// The default mask fallback, named or not, is one config with one hash; patch_pca is another.
+	def := DefaultMetricConfig()
+	named, err := LoadMetricConfig(write("mask_fallback: whole_image\n"))
+	if err != nil || named.SHA256() != def.SHA256() {
+		t.Errorf("mask_fallback: whole_image: %v; hash %s, want the default's %s", err, named.SHA256(), def.SHA256())
+	}
+	pca, err := LoadMetricConfig(write("mask_fallback: patch_pca\n"))
+	if err != nil || pca.MaskFallback != MaskPatchPCA || pca.SHA256() == def.SHA256() {
+		t.Errorf("mask_fallback: patch_pca: %+v, %v", pca.MaskFallback, err)
 	}
 }

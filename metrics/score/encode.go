@@ -254,6 +254,9 @@ func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
 func (sc *scorer) score(batch []*prepared, e *encodings) []*record {
 	ti := 0
 	for i, p := range e.live {
+		if p.maskSource == charis.MaskPatchPCA {
+			sc.patchMasks(p, e.idRows[2*i], e.idRows[2*i+1], e.idShape)
+		}
 		rTok, rCol := sc.tokensAndColours(e.idRows[2*i], e.idShape, p.rID, p.rMask)
 		gTok, gCol := sc.tokensAndColours(e.idRows[2*i+1], e.idShape, p.gID, p.gMask)
 		promptVec := e.texts[ti]
@@ -357,6 +360,39 @@ func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.R
 		}
 	}
 	return t, cols
+}
+
+// patchMasks fills a sample's missing masks from its identity tokens (the metric config's
+// mask_fallback patch_pca): metrics.PatchForeground's subject patches, drawn over the
+// encoder's preprocessed image. Tokens that give no foreground leave the masks missing
+// (the whole image counts) and the sample's mask_source says "none".
+func (sc *scorer) patchMasks(p *prepared, rRow, gRow []float32, shape []int) {
+	_, rPatches, grid := sc.patchTokens(rRow, shape)
+	_, gPatches, _ := sc.patchTokens(gRow, shape)
+	rFg, gFg, ok := metrics.PatchForeground(rPatches, gPatches, grid)
+	if !ok {
+		p.maskSource = "none"
+		return
+	}
+	draw := func(px *image.RGBA, fg []bool) *image.RGBA {
+		w, h := px.Rect.Dx(), px.Rect.Dy()
+		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := range h {
+			for x := range w {
+				if fg[(y*grid/h)*grid+x*grid/w] {
+					o := m.PixOffset(x, y)
+					m.Pix[o], m.Pix[o+1], m.Pix[o+2], m.Pix[o+3] = 255, 255, 255, 255
+				}
+			}
+		}
+		return m
+	}
+	if p.rMask == nil {
+		p.rMask = draw(p.rID, rFg)
+	}
+	if p.gMask == nil {
+		p.gMask = draw(p.gID, gFg)
+	}
 }
 
 // segment fills missing masks from the segmenter: logit > 0 is subject, scaled to the

@@ -45,6 +45,9 @@ func TestMaskSources(t *testing.T) {
 	m := *given.Models
 	m.Encoders = slices.DeleteFunc(slices.Clone(m.Encoders), func(e charis.EncoderSpec) bool { return e.Role == charis.RoleSegmenter })
 	whole.Models = &m
+	pca := whole
+	pca.Out = t.TempDir()
+	pca.Config.MaskFallback = charis.MaskPatchPCA
 
 	type path struct {
 		name   string
@@ -52,7 +55,7 @@ func TestMaskSources(t *testing.T) {
 		source string
 	}
 	axes := map[string]map[string][]float64{}
-	for _, p := range []path{{"given", given, "given"}, {"segmenter", segmented, "segmenter"}, {"whole", whole, "none"}} {
+	for _, p := range []path{{"given", given, "given"}, {"segmenter", segmented, "segmenter"}, {"whole", whole, "none"}, {"pca", pca, charis.MaskPatchPCA}} {
 		sum, err := Run(context.Background(), p.opt)
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +88,7 @@ func TestMaskSources(t *testing.T) {
 	}
 	for _, a := range []string{charis.AxisIC, charis.AxisCF} {
 		seg, whole := gap(axes["given"][a], axes["segmenter"][a]), gap(axes["given"][a], axes["whole"][a])
-		t.Logf("%s: mean |given - segmenter| %.3f, |given - whole image| %.3f", a, seg, whole)
+		t.Logf("%s: mean |given - segmenter| %.3f, |given - whole image| %.3f, |given - patch_pca| %.3f", a, seg, whole, gap(axes["given"][a], axes["pca"][a]))
 		if seg > 0.05 || seg > whole/2 {
 			t.Errorf("%s with the segmenter's masks is %.3f from the given masks' (whole image: %.3f)", a, seg, whole)
 		}

@@ -133,9 +133,13 @@ func (sc *scorer) prepareInto(p *prepared) error {
 	}
 	p.maskSource = "given"
 	if p.rMask == nil || p.gMask == nil {
-		p.maskSource = "none"
-		if sc.hasSeg {
+		switch {
+		case sc.hasSeg:
 			p.maskSource = "segmenter"
+		case sc.opt.Config.MaskFallback == charis.MaskPatchPCA:
+			p.maskSource = charis.MaskPatchPCA // made from the identity tokens (patchMasks)
+		default:
+			p.maskSource = "none"
 		}
 	}
 	p.rID, p.rClip, p.rFull = ref.id, ref.clip, ref.full
