@@ -35,7 +35,8 @@ const contactSheetFile = "contact_sheet.png"
 // contactSamples is how many samples the contact sheet shows.
 const contactSamples = 12
 
-// ssimSize is the gray square copy-paste SSIM compares at, as TD's novelty does.
+// ssimSize is the gray square the copy-paste SSIM compares at: fine enough that only a copy
+// of the reference scores near 1.
 const ssimSize = 128
 
 // writeEvidence writes what a person can check by eye beside the scores: evidence.md (per
