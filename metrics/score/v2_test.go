@@ -14,9 +14,12 @@ import (
 )
 
 // goldenV1 was written by CHARIS v1 as it stood before version 2 existed (samples of the
-// world below, scored with the world's uncalibrated encoders): raw and score of each axis
-// and the aggregate, per sample.
-const goldenV1 = "testdata/v1_golden.jsonl"
+// world below, scored with the world's uncalibrated encoders of the time, kept in
+// v1Encoders): raw and score of each axis and the aggregate, per sample.
+const (
+	goldenV1   = "testdata/v1_golden.jsonl"
+	v1Encoders = "testdata/v1_encoders/models.yaml"
+)
 
 // TestV1Golden: a metric config with version 1 reproduces v1's numbers on a fixed world
 // build. The build's copy_paste is used at strength 1 only (its lower strengths changed
@@ -26,10 +29,10 @@ func TestV1Golden(t *testing.T) {
 	dir := buildWorld(t, 5, 2, "identity_swap@0.5", "identity_swap@1", "recolour@1", "prompt_mismatch@1", "blur@1",
 		"noise@1", "jpeg@1", "blank@0.5", "blank@1", "copy_paste@1")
 	opt := options(t, rt, dir)
-	for i := range opt.Models.Encoders {
-		opt.Models.Encoders[i].Calibration = nil // v1's numbers were measured before the world shipped calibrated
-	}
 	var err error
+	if opt.Models, err = charis.LoadModelManifest(v1Encoders); err != nil {
+		t.Fatal(err)
+	}
 	if opt.Config, err = charis.MetricConfigVersion(charis.MetricV1); err != nil {
 		t.Fatal(err)
 	}
