@@ -100,7 +100,7 @@ validate: ort build
 	$(BIN) world build --subjects 40 --prompts-per-subject 4 --seed 11 --all-perturbations 0.25,0.5,0.75,1 $(VALIDATE_DIR)/world
 	$(BIN) validate --manifest $(VALIDATE_DIR)/world/manifest.jsonl --models $(VALIDATE_DIR)/world/models.yaml --out $(VALIDATE_DIR) --no-cache --require
 
-# Development only: retrain the charis-world encoders (about 30 minutes on 2 cores).
+# Development only: retrain the charis-world encoders (about 40 minutes on 2 cores), then make world-calibrate.
 world-encoders: build
 	$(PY) tools/world/train_encoders.py
 

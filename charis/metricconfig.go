@@ -107,15 +107,18 @@ type BootstrapConfig struct {
 
 // Defaults of the spec, named.
 const (
-	defaultWeight        = 0.2
-	defaultMaskCoverage  = 0.5
-	defaultK             = 4
-	defaultTau           = 10
-	defaultKL            = 2
-	defaultVQScale       = 100
-	defaultMinLumaStd    = 2.0 / 255
-	defaultMaxClipped    = 0.5
-	defaultSSIMSize      = 128
+	defaultWeight       = 0.2
+	defaultMaskCoverage = 0.5
+	defaultK            = 4
+	defaultTau          = 10
+	defaultKL           = 2
+	defaultVQScale      = 100
+	defaultMinLumaStd   = 2.0 / 255
+	defaultMaxClipped   = 0.5
+	defaultSSIMSize     = 128
+	// v2's novelty compares structure at 32×32: pose, place and scale, not pixel noise
+	// (docs/metric.md, v2 change 6).
+	defaultSSIMSizeV2    = 32
 	defaultBootstrapDraw = 2000
 	minBootstrapDraws    = 1000
 	defaultGeoFloor      = 0.01
@@ -176,6 +179,7 @@ func MetricConfigVersion(version int) (MetricConfig, error) {
 	}
 	if version >= MetricV2 {
 		c.CF.License = DefaultCFLicense()
+		c.TD.SSIMSize = defaultSSIMSizeV2
 	}
 	return c, nil
 }

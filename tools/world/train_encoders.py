@@ -4,8 +4,9 @@
   identity    a DINO-like ViT (64x64, patch 8, 8x8 patch grid, CLS + 64 patch tokens of
               width 64) trained so that patch tokens tell parts apart (part classification
               and part-colour regression per patch) and characters apart (supervised
-              contrastive loss on the CLS token and on the mean subject-patch token across
-              transformed views of one character)
+              contrastive loss on the CLS token, the mean subject-patch token, each body
+              part's mean token and single subject patches across transformed views of
+              one character)
   clip_image  a CLIP-like image tower and
   clip_text   text tower, trained with the symmetric InfoNCE loss on (target image, prompt)
               pairs, plus CLIP-IQA's antonym prompts ("Good photo." / "Bad photo.", "Sharp
@@ -20,9 +21,18 @@
               targets with the renders' own masks as labels, a third of each batch
               degraded (blur, noise, JPEG, washed out) at the strengths the world's
               perturbations use, so a mask survives what validation does to an image
+  iqa         an image-quality model (role iqa, averaged into VQ): a small CNN regressing 1
+              for a clean render and 1 - s for one degraded by a perturbation family at
+              strength s, so VQ sees JPEG as well as blur and noise
 
-With --probe-only or --segmenter-only, only that model is trained and its entry in
-models.yaml replaced; the other encoders and their calibrations are left as they are.
+The identity encoder and the CLIP pair see a third of their images degraded (blur, noise,
+JPEG, washed out) as positives of the clean ones, and the identity encoder takes outlines
+and pencil sketches as views of their character with no colour target: identity and prompt
+embeddings survive what the quality families do, so IC and PA answer their own questions.
+
+With --only, only the named models are trained and their entries in models.yaml replaced;
+the others (and every calibration: make world-calibrate refits them) are left as they
+are.
 
 Training data is a charis-world training split (characters disjoint from every benchmark
 split), rendered by the charisbench binary; prompts are tokenized by it too, so the ids are
@@ -31,12 +41,12 @@ python3-torch; a development tool, never a runtime dependency. Run from the repo
 
     make build && /usr/bin/python3 tools/world/train_encoders.py
 
-Writes charis/world/encoders/models/{identity,clip_image,clip_text,attributes,segmenter}.onnx and
+Writes charis/world/encoders/models/{identity,clip_image,clip_text,attributes,segmenter,iqa}.onnx and
 charis/world/encoders/models.yaml (with sha256), which `charisbench world build` copies
 into every benchmark it writes. Seeded, but not promised bit-reproducible (threaded CPU
 kernels may sum in another order): the committed files are one run's, with their sha256,
-and the figures that matter are measured on them in Go (make world-eval). About 30
-minutes on 2 cores (identity ~6, CLIP ~12, segmenter ~11).
+and the figures that matter are measured on them in Go (make world-eval). About 40
+minutes on 2 cores (identity ~13, CLIP ~17, segmenter ~3, IQA ~2, probe ~6).
 """
 import argparse
 import hashlib
@@ -81,7 +91,8 @@ def tokenize(binary, texts):
 
 def load(root):
     """Images [N,3,64,64] uint8, part maps [N,64,64], subject index, part colours [N,7,3],
-    prompts; row 0..S-1 are references, the rest targets."""
+    prompts, and whether the colours are drawn (not an outline or a pencil sketch); row
+    0..S-1 are references, the rest targets."""
     rows = [json.loads(l) for l in open(os.path.join(root, "manifest.jsonl"))]
     subjects = sorted({r["subject"] for r in rows})
     sidx = {s: i for i, s in enumerate(subjects)}
@@ -96,13 +107,14 @@ def load(root):
             cols[k] = [c["r"] / 255, c["g"] / 255, c["b"] / 255]
         if r["subject"] not in seen:
             seen.add(r["subject"])
-            items.append((r["reference"], w["reference_parts"], sidx[r["subject"]], cols, "the character"))
-        items.append((r["generated"], w["generated_parts"], sidx[r["subject"]], cols, r["prompt"]))
+            items.append((r["reference"], w["reference_parts"], sidx[r["subject"]], cols, "the character", True))
+        style = next((t["option"] for t in w["transforms"] if t["category"] == "style"), "")
+        items.append((r["generated"], w["generated_parts"], sidx[r["subject"]], cols, r["prompt"], style not in ("outline", "sketch")))
     imgs = np.stack([np.asarray(Image.open(os.path.join(root, p)).convert("RGB")) for p, *_ in items])
     parts = np.stack([np.asarray(Image.open(os.path.join(root, p))) for _, p, *_ in items])
     return (torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(parts.astype(np.int64)),
-            torch.tensor([s for _, _, s, *_ in items]), torch.from_numpy(np.stack([c for *_, c, _ in items])),
-            [p for *_, p in items])
+            torch.tensor([it[2] for it in items]), torch.from_numpy(np.stack([it[3] for it in items])),
+            [it[4] for it in items], torch.tensor([it[5] for it in items]))
 
 
 def normalize(x, mean, std):
@@ -158,8 +170,26 @@ def batches(subject, per_subject, n_subjects, gen):
         yield torch.tensor(idx)
 
 
+def part_prototypes(patches, lab, subject):
+    """Mean token of each (image, body part) present, labelled character*8 + part, for a
+    contrastive loss that pulls one character's part together across views."""
+    protos, labels = [], []
+    for k in range(1, 6):
+        m = (lab == k).float()  # [B, 64]
+        n = m.sum(1)
+        keep = n > 0
+        if keep.any():
+            protos.append(((patches * m[..., None]).sum(1) / n.clamp(min=1)[:, None])[keep])
+            labels.append(subject[keep] * 8 + k)
+    return torch.cat(protos), torch.cat(labels)
+
+
 def train_identity(data, steps, log):
-    imgs, parts, subject, cols, _ = data
+    """The views of a batch are a character's references and targets; half of them
+    degraded (degrade_like_perturbations, JPEG for half of those: it is what moves colours
+    most) and still positives, so identity survives what the quality families do; outlines
+    and sketches are positives too, with no colour target (their colours are not drawn)."""
+    imgs, parts, subject, cols, _, coloured = data
     model, heads = Identity(), Heads()
     params = list(model.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.02)
@@ -170,16 +200,26 @@ def train_identity(data, steps, log):
     t0 = time.time()
     for step in range(steps):
         idx = next(it)
-        x = normalize(imgs[idx], IMAGENET_MEAN, IMAGENET_STD)
+        x = imgs[idx].clone()
+        deg = torch.rand(len(idx), generator=gen) < 1 / 2
+        if deg.any():
+            x[deg] = degrade_like_perturbations(x[deg], gen, jpeg_share=0.5)
+        x = normalize(x, IMAGENET_MEAN, IMAGENET_STD)
         tok = model(x)  # [B, 65, 64]
         patches = tok[:, 1:]  # [B, 64, 64]
         lab = labels_all[idx]  # [B, 64]
         part_loss = F.cross_entropy(heads.part(patches).reshape(-1, PARTS), lab.reshape(-1))
         target_col = cols[idx].gather(1, lab[..., None].expand(-1, -1, 3))  # [B, 64, 3]
         subj = (lab >= 1) & (lab <= 5)
-        col_loss = ((heads.colour(patches) - target_col) ** 2).sum(-1)[subj].mean()
+        col_loss = ((heads.colour(patches) - target_col) ** 2).sum(-1)[subj & coloured[idx][:, None]].mean()
         mean_subj = (patches * subj[..., None]).sum(1) / subj.sum(1, keepdim=True).clamp(min=1)
-        id_loss = supcon(heads.proj(tok[:, 0]), subject[idx]) + supcon(heads.proj(mean_subj), subject[idx])
+        protos, plabels = part_prototypes(patches, lab, subject[idx])
+        # Single patches too (IC matches patch to patch): 512 subject patches of the batch,
+        # labelled by character and part, so a sketched head patch finds the coloured one.
+        flat, flab = patches[subj], (subject[idx][:, None] * 8 + lab)[subj]
+        pick = torch.randperm(len(flat), generator=gen)[:512]
+        id_loss = (supcon(heads.proj(tok[:, 0]), subject[idx]) + supcon(heads.proj(mean_subj), subject[idx])
+                   + supcon(protos, plabels) + supcon(flat[pick], flab[pick]))
         loss = part_loss + 2 * col_loss + id_loss
         opt.zero_grad()
         loss.backward()
@@ -229,7 +269,7 @@ def degrade(x, kind, gen):
 
 
 def train_clip(data, ids, quality_ids, steps, log):
-    imgs, _, _, _, _ = data
+    imgs = data[0]
     image, text = ClipImage(), ClipText()
     logit_scale = nn.Parameter(torch.tensor(np.log(1 / 0.07), dtype=torch.float32))
     params = list(image.parameters()) + list(text.parameters()) + [logit_scale]
@@ -241,17 +281,23 @@ def train_clip(data, ids, quality_ids, steps, log):
     for step in range(steps):
         idx = torch.randperm(n, generator=gen)[:128]
         x = imgs[idx]
-        zi = F.normalize(image(normalize(x, CLIP_MEAN, CLIP_STD)), dim=-1)
+        xa = x.clone()  # a third degraded: a blurred or compressed image still shows what its prompt says
+        deg = torch.rand(len(idx), generator=gen) < 1 / 3
+        xa[deg] = degrade_like_perturbations(xa[deg], gen)
+        zi = F.normalize(image(normalize(xa, CLIP_MEAN, CLIP_STD)), dim=-1)
         zt = F.normalize(text(ids[idx]), dim=-1)
         logits = logit_scale.exp().clamp(max=100) * zi @ zt.t()
         same = (ids[idx][:, None, :] == ids[idx][None, :, :]).all(-1).float()  # duplicate prompts are positives
         target = same / same.sum(1, keepdim=True)
         nce = (torch.sum(-target * logits.log_softmax(1), 1).mean() + torch.sum(-target * logits.t().log_softmax(1), 1).mean()) / 2
-        # Quality: a quarter of 64 images clean, the rest blurred, noised or washed out.
+        # Quality: a quarter of 64 images clean, the rest blurred, noised, or washed out or
+        # JPEG-compressed (kind 3, half each: both are "Bad photo.").
         q = x[:64].clone()
-        kinds = torch.arange(64) // 16  # 0 clean, 1 blur, 2 noise, 3 blank
-        for k in (1, 2, 3):
+        kinds = torch.arange(64) // 16  # 0 clean, 1 blur, 2 noise, 3 blank or JPEG
+        for k in (1, 2):
             q[kinds == k] = degrade(q[kinds == k], k, gen)
+        q[48:56] = degrade(q[48:56], 3, gen)
+        q[56:] = jpeg(q[56:], 5 + int(30 * torch.rand(1, generator=gen).item()))
         zq = F.normalize(image(normalize(q, CLIP_MEAN, CLIP_STD)), dim=-1)
         zc = F.normalize(text(quality_ids), dim=-1).view(3, 2, -1)  # [pair, pos/neg, D]
         ql = 0
@@ -359,17 +405,22 @@ def export_probe(model, log):
 
 
 def replace_entry(name, lines):
-    """Rewrites models.yaml with the entry of that name replaced (or added), the rest kept."""
+    """Rewrites models.yaml with the entry of that name replaced where it stands (or added
+    at the end), the rest kept; a missing models.yaml is started."""
     path = os.path.join(OUT, "models.yaml")
-    with open(path) as f:
-        old = f.read().splitlines()
+    old = ["# charis-world encoders, trained by tools/world/train_encoders.py on the train split.", "version: 1", "encoders:"]
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read().splitlines()
     head = f"  - name: {name}"
     if head in old:
         start = old.index(head)
         end = next((i for i in range(start + 1, len(old)) if old[i].startswith("  - ")), len(old))
-        old = old[:start] + old[end:]
+        old = old[:start] + lines + old[end:]
+    else:
+        old = old + lines
     with open(path, "w") as f:
-        f.write("\n".join(old + lines) + "\n")
+        f.write("\n".join(old) + "\n")
 
 
 def load_masks(root):
@@ -387,32 +438,106 @@ def load_masks(root):
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(masks.astype(np.float32))
 
 
-def degrade_like_perturbations(x, gen):
-    """A degraded copy of uint8 images [B,3,64,64], one random family and strength each, at
-    the ranges charis/perturb reaches (blur sigma up to 2.5 px, noise up to 64 levels, JPEG
-    quality down to 5, a blend towards gray up to 0.8) and a little beyond for blur."""
+def jpeg(x, quality):
+    """JPEG round trip through Pillow of uint8 images [B,3,H,W]."""
     out = x.clone()
     for i in range(len(x)):
-        kind = int(torch.randint(4, (1,), generator=gen))
-        s = torch.rand(1, generator=gen).item()
-        one = x[i:i + 1]
-        if kind == 0:
-            sigma = 0.3 + 2.7 * s
-            r = max(1, int(3 * sigma))
-            k = torch.exp(-torch.arange(-r, r + 1).float() ** 2 / (2 * sigma * sigma))
-            k = (k / k.sum()).view(1, 1, 1, -1).repeat(3, 1, 1, 1)
-            xf = F.conv2d(F.pad(one.float(), (r, r, 0, 0), mode="replicate"), k, groups=3)
-            xf = F.conv2d(F.pad(xf, (0, 0, r, r), mode="replicate"), k.transpose(2, 3), groups=3)
-        elif kind == 1:
-            xf = one.float() + 64 * s * torch.randn(one.shape, generator=gen)
-        elif kind == 2:
-            buf = io.BytesIO()
-            Image.fromarray(one[0].permute(1, 2, 0).numpy()).save(buf, "JPEG", quality=int(round(95 - 90 * s)))
-            xf = torch.from_numpy(np.array(Image.open(buf).convert("RGB"))).permute(2, 0, 1)[None].float()
-        else:
-            xf = (1 - 0.8 * s) * one.float() + 0.8 * s * 128
-        out[i] = xf.round().clamp(0, 255).to(torch.uint8)[0]
+        buf = io.BytesIO()
+        Image.fromarray(x[i].permute(1, 2, 0).numpy()).save(buf, "JPEG", quality=quality)
+        out[i] = torch.from_numpy(np.array(Image.open(buf).convert("RGB"))).permute(2, 0, 1)
     return out
+
+
+PERTURBATIONS = ("blur", "noise", "jpeg", "blank")
+
+
+def perturb(x, kind, s, gen):
+    """charis/perturb's image families at strength s on uint8 images [B,3,64,64]: Gaussian
+    blur sigma 2.5*s px, noise sigma 64*s levels, JPEG quality round(95 - 90*s), a blend
+    towards flat gray by s."""
+    if kind == "jpeg":
+        return jpeg(x, int(round(95 - 90 * min(s, 1))))
+    xf = x.float()
+    if kind == "blur" and s > 0:
+        sigma = 2.5 * s
+        r = max(1, int(3 * sigma))
+        k = torch.exp(-torch.arange(-r, r + 1).float() ** 2 / (2 * sigma * sigma))
+        k = (k / k.sum()).view(1, 1, 1, -1).repeat(3, 1, 1, 1)
+        xf = F.conv2d(F.pad(xf, (r, r, 0, 0), mode="replicate"), k, groups=3)
+        xf = F.conv2d(F.pad(xf, (0, 0, r, r), mode="replicate"), k.transpose(2, 3), groups=3)
+    elif kind == "noise":
+        xf = xf + 64 * s * torch.randn(xf.shape, generator=gen)
+    elif kind == "blank":
+        xf = (1 - s) * xf + s * 128
+    return xf.round().clamp(0, 255).to(torch.uint8)
+
+
+def degrade_like_perturbations(x, gen, jpeg_share=0.25):
+    """A degraded copy of uint8 images [B,3,64,64], one random family and strength each
+    (JPEG with probability jpeg_share, the others evenly): blur up to a little past full
+    strength, noise and JPEG up to full, a blend towards gray up to 0.8 (past it there is
+    little subject left)."""
+    out = x.clone()
+    for i in range(len(x)):
+        if torch.rand(1, generator=gen).item() < jpeg_share:
+            kind = "jpeg"
+        else:
+            kind = ("blur", "noise", "blank")[int(torch.randint(3, (1,), generator=gen))]
+        s = torch.rand(1, generator=gen).item() * {"blur": 1.2, "noise": 1, "jpeg": 1, "blank": 0.8}[kind]
+        out[i] = perturb(x[i:i + 1], kind, s, gen)[0]
+    return out
+
+
+class IQA(nn.Module):
+    """A small CNN that reads image quality: [N,3,64,64] -> [N,1], 1 for a clean render,
+    1 - s for one degraded at strength s."""
+
+    def __init__(self):
+        super().__init__()
+        layers, ch = [], [3, 16, 32, 48, 64]
+        for i in range(4):  # 64 -> 4
+            layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(), nn.MaxPool2d(2)]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def forward(self, pixel_values):
+        return self.head(self.body(pixel_values))
+
+
+def train_iqa(imgs, steps, log):
+    """Trained on the world's graded degradations: a quarter of each batch clean (target 1),
+    the rest one family each at a uniform strength s (target 1 - s)."""
+    model = IQA()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(4)
+    t0 = time.time()
+    for step in range(steps):
+        x = imgs[torch.randint(len(imgs), (64,), generator=gen)].clone()
+        target = torch.ones(64)
+        for i in range(16, 64):
+            kind = PERTURBATIONS[i % 4]
+            st = torch.rand(1, generator=gen).item()
+            x[i] = perturb(x[i:i + 1], kind, st, gen)[0]
+            target[i] = 1 - st
+        pred = model(normalize(x, IMAGENET_MEAN, IMAGENET_STD))[:, 0]
+        loss = F.mse_loss(pred, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"iqa step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s")
+    return model
+
+
+def export_iqa(model, log):
+    path = os.path.join(OUT, "models", "iqa.onnx")
+    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["quality"])
+    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+    lines = ["  - name: world-iqa", "    role: iqa", "    path: models/iqa.onnx", f"    sha256: {sha256(path)}"]
+    lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor")
+    return lines + ["    output:", "      name: quality", "    calibration: {lo: 0, hi: 1}"]
 
 
 def conv_block(cin, cout):
@@ -433,7 +558,7 @@ class Segmenter(nn.Module):
 
     def __init__(self):
         super().__init__()
-        ch = [16, 32, 48, 64]
+        ch = [8, 16, 32, 48]
         self.down = nn.ModuleList([conv_block(3, ch[0])] + [conv_block(ch[i], ch[i + 1]) for i in range(3)])
         self.up = nn.ModuleList([conv_block(ch[i + 1] + ch[i], ch[i]) for i in range(3)])
         self.out = nn.Conv2d(ch[0], 1, 1)
@@ -495,82 +620,85 @@ def pre(mean, std, rounding, mode="short_side"):
             f"      mean: {mean}", f"      std: {std}"]
 
 
+MODELS = ("identity", "clip", "probe", "segmenter", "iqa")
+
+
+def export_towers(identity, image, text, log):
+    """Exports the identity encoder and the CLIP pair; returns their models.yaml entries
+    (without calibrations: make world-calibrate fits them)."""
+    os.makedirs(os.path.join(OUT, "models"), exist_ok=True)
+    entries = {}
+    for name, model, example, inp, out in (
+            ("identity", identity, torch.zeros(2, 3, SIZE, SIZE), "pixel_values", "last_hidden_state"),
+            ("clip_image", image, torch.zeros(2, 3, SIZE, SIZE), "pixel_values", "image_embeds"),
+            ("clip_text", text, torch.zeros(2, 77, dtype=torch.long), "input_ids", "text_embeds")):
+        if model is None:
+            continue
+        path = os.path.join(OUT, "models", name + ".onnx")
+        export(model.eval(), (example,), path, [inp], [out])
+        log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+        if name == "identity":
+            lines = ["  - name: world-dino", "    role: identity", "    path: models/identity.onnx", f"    sha256: {sha256(path)}"]
+            lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor")
+            entries["world-dino"] = lines + ["    output:", "      name: last_hidden_state", "      cls_token: true", "      register_tokens: 0"]
+        elif name == "clip_image":
+            lines = ["  - name: world-clip-image", "    role: clip_image", "    path: models/clip_image.onnx", f"    sha256: {sha256(path)}"]
+            entries["world-clip-image"] = lines + pre(CLIP_MEAN, CLIP_STD, "half_even") + ["    output:", "      name: image_embeds"]
+        else:
+            entries["world-clip-text"] = ["  - name: world-clip-text", "    role: clip_text", "    path: models/clip_text.onnx",
+                                          f"    sha256: {sha256(path)}", "    text:", "      vocab: builtin", "      context_length: 77",
+                                          "    output:", "      name: text_embeds"]
+    return entries
+
+
 def main():
     ap = argparse.ArgumentParser(description="Train and export the charis-world encoders.")
     ap.add_argument("--bin", default="bin/charisbench")
     ap.add_argument("--subjects", type=int, default=2000)
     ap.add_argument("--prompts", type=int, default=7)
-    ap.add_argument("--identity-steps", type=int, default=1000)
+    ap.add_argument("--identity-steps", type=int, default=1500)
     ap.add_argument("--clip-steps", type=int, default=1000)
     ap.add_argument("--probe-steps", type=int, default=2500)
     ap.add_argument("--segmenter-steps", type=int, default=1500)
-    ap.add_argument("--probe-only", action="store_true", help="train the judge's probe only; keep the other encoders")
-    ap.add_argument("--segmenter-only", action="store_true", help="train the segmenter only; keep the other encoders")
+    ap.add_argument("--iqa-steps", type=int, default=1500)
+    ap.add_argument("--only", default=",".join(MODELS),
+                    help="comma-separated models to train, of " + ", ".join(MODELS) + "; the others are kept as they are")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
+    only = [m for m in args.only.split(",") if m]
+    if not only or any(m not in MODELS for m in only):
+        ap.error(f"--only takes a comma-separated list of {', '.join(MODELS)}")
     torch.manual_seed(0)
     torch.set_num_threads(2)
     log = lambda m: print(m, flush=True)  # noqa: E731
-    if args.probe_only:
-        with tempfile.TemporaryDirectory() as tmp:
-            run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
-            probe_data = load_probe(tmp)
-        log(f"loaded {len(probe_data[0])} probe training images")
-        replace_entry("world-probe", export_probe(train_probe(probe_data, args.probe_steps, log), log))
-        log(f"replaced the probe in {OUT}/models.yaml")
-        return
-    if args.segmenter_only:
-        with tempfile.TemporaryDirectory() as tmp:
-            run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
-            mask_data = load_masks(tmp)
-        log(f"loaded {len(mask_data[0])} segmenter training images")
-        replace_entry("world-segmenter", export_segmenter(train_segmenter(mask_data, args.segmenter_steps, log), log))
-        log(f"replaced the segmenter in {OUT}/models.yaml")
-        return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
         run_world(args.bin, tmp, args.subjects, args.prompts, args.seed)
-        data = load(tmp)
-        probe_data = load_probe(tmp)
-        mask_data = load_masks(tmp)
-        log(f"rendered and loaded {len(data[0])} training images in {time.time() - t0:.0f}s")
-    prompts = data[4]
-    uniq = sorted(set(prompts))
-    table = tokenize(args.bin, uniq)
-    ids = table[torch.tensor([uniq.index(p) for p in prompts])]
-    quality_ids = tokenize(args.bin, [t for pair in QUALITY for t in pair])
-    used = int(max((ids > 0).sum(1).max(), (quality_ids > 0).sum(1).max()))  # longest prompt in ids
-    ids, quality_ids = ids[:, :used], quality_ids[:, :used]  # causal text tower: padding is inert
-    identity = train_identity(data, args.identity_steps, log)
-    image, text = train_clip(data, ids, quality_ids, args.clip_steps, log)
-
-    os.makedirs(os.path.join(OUT, "models"), exist_ok=True)
-    files = {}
-    for name, model, example, inp, out in (
-            ("identity", identity, torch.zeros(2, 3, SIZE, SIZE), "pixel_values", "last_hidden_state"),
-            ("clip_image", image, torch.zeros(2, 3, SIZE, SIZE), "pixel_values", "image_embeds"),
-            ("clip_text", text, torch.zeros(2, 77, dtype=torch.long), "input_ids", "text_embeds")):
-        path = os.path.join(OUT, "models", name + ".onnx")
-        export(model.eval(), (example,), path, [inp], [out])
-        files[name] = sha256(path)
-        log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
-    lines = ["# charis-world encoders, trained by tools/world/train_encoders.py on the train split.",
-             "version: 1", "encoders:",
-             "  - name: world-dino", "    role: identity", "    path: models/identity.onnx", f"    sha256: {files['identity']}"]
-    lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor")
-    lines += ["    output:", "      name: last_hidden_state", "      cls_token: true", "      register_tokens: 0",
-              "  - name: world-clip-image", "    role: clip_image", "    path: models/clip_image.onnx",
-              f"    sha256: {files['clip_image']}"]
-    lines += pre(CLIP_MEAN, CLIP_STD, "half_even")
-    lines += ["    output:", "      name: image_embeds",
-              "  - name: world-clip-text", "    role: clip_text", "    path: models/clip_text.onnx",
-              f"    sha256: {files['clip_text']}", "    text:", "      vocab: builtin", "      context_length: 77",
-              "    output:", "      name: text_embeds"]
-    lines += export_probe(train_probe(probe_data, args.probe_steps, log), log)
-    lines += export_segmenter(train_segmenter(mask_data, args.segmenter_steps, log), log)
-    with open(os.path.join(OUT, "models.yaml"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    log(f"wrote {OUT}/models.yaml")
+        data = load(tmp) if {"identity", "clip", "iqa"} & set(only) else None
+        probe_data = load_probe(tmp) if "probe" in only else None
+        mask_data = load_masks(tmp) if "segmenter" in only else None
+        log(f"rendered and loaded the training split in {time.time() - t0:.0f}s")
+    identity = image = text = None
+    if "identity" in only:
+        identity = train_identity(data, args.identity_steps, log)
+    if "clip" in only:
+        prompts = data[4]
+        uniq = sorted(set(prompts))
+        table = tokenize(args.bin, uniq)
+        ids = table[torch.tensor([uniq.index(p) for p in prompts])]
+        quality_ids = tokenize(args.bin, [t for pair in QUALITY for t in pair])
+        used = int(max((ids > 0).sum(1).max(), (quality_ids > 0).sum(1).max()))  # longest prompt in ids
+        ids, quality_ids = ids[:, :used], quality_ids[:, :used]  # causal text tower: padding is inert
+        image, text = train_clip(data, ids, quality_ids, args.clip_steps, log)
+    for name, lines in export_towers(identity, image, text, log).items():
+        replace_entry(name, lines)
+    if "probe" in only:
+        replace_entry("world-probe", export_probe(train_probe(probe_data, args.probe_steps, log), log))
+    if "segmenter" in only:
+        replace_entry("world-segmenter", export_segmenter(train_segmenter(mask_data, args.segmenter_steps, log), log))
+    if "iqa" in only:
+        replace_entry("world-iqa", export_iqa(train_iqa(data[0], args.iqa_steps, log), log))
+    log(f"wrote {', '.join(only)} into {OUT}/models.yaml")
 
 
 if __name__ == "__main__":
