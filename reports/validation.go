@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"image/color"
 	"io"
 	"maps"
@@ -21,8 +22,8 @@ import (
 	"github.com/charisbench/charisbench/metrics/validate"
 )
 
-// WriteValidation writes a validation into dir: validation.md, validation.json, and the
-// plots purity.png (heat map of the purity matrix) and separation.png (ground truth minus
+// WriteValidation writes a validation into dir: validation.md, validation.html (the same
+// tables as a page, with the plots), validation.json, and the plots purity.png (heat map of the purity matrix) and separation.png (ground truth minus
 // each family, with intervals). It returns the files written.
 func WriteValidation(dir string, r *validate.Report) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -33,11 +34,15 @@ func WriteValidation(dir string, r *validate.Report) ([]string, error) {
 	if err := charis.WriteAtomic(md, func(f *os.File) error { return WriteValidationMarkdown(f, r) }); err != nil {
 		return nil, err
 	}
+	page := filepath.Join(dir, "validation.html")
+	if err := charis.WriteAtomic(page, func(f *os.File) error { return WriteValidationHTML(f, r) }); err != nil {
+		return nil, err
+	}
 	js := filepath.Join(dir, "validation.json")
 	if err := charis.WriteAtomic(js, func(f *os.File) error { return writeIndentedJSON(f, r) }); err != nil {
 		return nil, err
 	}
-	files = append(files, md, js)
+	files = append(files, md, page, js)
 	heat := PurityPlot(r)
 	sep, err := SeparationPlot(r)
 	if err != nil {
@@ -68,94 +73,187 @@ func rhoCell(p map[string]float64, m string) string {
 	return "–"
 }
 
-// WriteValidationMarkdown writes the verdict, the separation table, monotonicity, the
-// purity matrix and every check.
-func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
+// vTable is one table of a validation report, rendered as Markdown and as HTML.
+type vTable struct {
+	Title, Note string
+	Head        []string
+	Rows        [][]string
+}
+
+// verdictLines are the report's opening: verdict, run, masks.
+func verdictLines(r *validate.Report) (title string, lines []string) {
 	verdict := "PASS"
 	if !r.Pass {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(w, "# Validation of CHARIS v%d: %s\n\nRun: `%s`. %d of %d checks of charis-v2.md's targets pass.\n\n",
-		r.Version, verdict, r.Run, len(r.Checks)-len(r.Failed()), len(r.Checks))
+	title = fmt.Sprintf("Validation of CHARIS v%d: %s", r.Version, verdict)
+	lines = append(lines, fmt.Sprintf("Run: %s. %d of %d checks of charis-v2.md's targets pass.", r.Run, len(r.Checks)-len(r.Failed()), len(r.Checks)))
 	if len(r.MaskSources) > 0 {
-		fmt.Fprintf(w, "Subject masks of the scored samples: %s.", MaskSources(r.MaskSources))
+		l := fmt.Sprintf("Subject masks of the scored samples: %s.", MaskSources(r.MaskSources))
 		if r.GivenMasks != nil {
-			fmt.Fprintf(w, " Every mask the benchmark gives was stripped, as on a user's images; the same benchmark with its masks is compared below, not gated.")
+			l += " Every mask the benchmark gives was stripped, as on a user's images; the same benchmark with its masks is compared below, not gated."
 		}
-		fmt.Fprintf(w, "\n\n")
+		lines = append(lines, l)
 	}
-	fmt.Fprintf(w, "## Separation: ground truth minus each family at its top strength\n\n")
-	fmt.Fprintf(w, "Paired by sample; 95%% intervals from a bootstrap over subjects. Target: CHARIS lower bound ≥ %.2f.\n\n", validate.MinSeparation)
-	fmt.Fprintf(w, "| family | strength | pairs | subjects | CHARIS | CHARIS-geo | monotone | CHARIS by strength |\n|---|---:|---:|---:|---|---|---|---|\n")
+	return title, lines
+}
+
+// validationTables lays out a validation: separation, the judge's identity (where it ran),
+// the response matrix, the ground truth's IC by category, purity, every check, and the
+// given-mask path beside the mask-free one.
+func validationTables(r *validate.Report) []vTable {
+	var ts []vTable
+	sep := vTable{Title: "Separation: ground truth minus each family at its top strength",
+		Note: fmt.Sprintf("Paired by sample; 95%% intervals from a bootstrap over subjects. Target: CHARIS lower bound ≥ %.2f.", validate.MinSeparation),
+		Head: []string{"family", "strength", "pairs", "subjects", "CHARIS", "CHARIS-geo", "monotone", "CHARIS by strength"}}
 	for _, f := range r.Families {
 		s, m := r.Separation[f], r.Monotone[f]
 		means := make([]string, len(m.Means))
 		for i, x := range m.Means {
 			means[i] = fmt.Sprintf("%g: %.3f", m.Strengths[i], x)
 		}
-		fmt.Fprintf(w, "| %s | %g | %d | %d | %s | %s | %s | %s |\n", f, s.Strength, s.Pairs, s.Subjects,
-			statCell(s.Metrics, "charis"), statCell(s.Metrics, "charis_geo"), yesNo(m.Falls), strings.Join(means, ", "))
+		sep.Rows = append(sep.Rows, []string{f, fmt.Sprintf("%g", s.Strength), fmt.Sprint(s.Pairs), fmt.Sprint(s.Subjects),
+			statCell(s.Metrics, "charis"), statCell(s.Metrics, "charis_geo"), yesNo(m.Falls), strings.Join(means, ", ")})
 	}
+	ts = append(ts, sep)
 	if judged := slices.ContainsFunc(r.Families, func(f string) bool { _, ok := r.Separation[f].Metrics[charis.AxisJudgeIC]; return ok }); judged {
-		fmt.Fprintf(w, "\nIdentity, the embedding IC beside the judge's (validate --judge, docs/judge.md): separation (ground truth minus the family) and purity (ρ):\n\n")
-		fmt.Fprintf(w, "| family | IC | judge IC | IC ρ | judge IC ρ |\n|---|---|---|---:|---:|\n")
+		j := vTable{Title: "Identity: the embedding IC beside the judge's",
+			Note: "validate --judge (docs/judge.md): separation (ground truth minus the family) and purity (ρ).",
+			Head: []string{"family", "IC", "judge IC", "IC ρ", "judge IC ρ"}}
 		for _, f := range r.Families {
 			s := r.Separation[f]
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", f, statCell(s.Metrics, charis.AxisIC), statCell(s.Metrics, charis.AxisJudgeIC),
-				rhoCell(r.Purity[f], charis.AxisIC), rhoCell(r.Purity[f], charis.AxisJudgeIC))
+			j.Rows = append(j.Rows, []string{f, statCell(s.Metrics, charis.AxisIC), statCell(s.Metrics, charis.AxisJudgeIC),
+				rhoCell(r.Purity[f], charis.AxisIC), rhoCell(r.Purity[f], charis.AxisJudgeIC)})
 		}
+		ts = append(ts, j)
 	}
-	fmt.Fprintf(w, "\n## Purity: Spearman ρ between strength and score, pooled over samples\n\n")
-	fmt.Fprintf(w, "Strength 0 is the ground truth. Negative: the metric falls as the failure grows. Targets: own axis ρ ≤ %.1f; no axis ρ > +%.1f under %s.\n\n",
-		validate.MaxOwnRho, validate.MaxRiseRho, strings.Join(validate.Degradations, ", "))
-	fmt.Fprintf(w, "| family |")
-	for _, m := range validate.Metrics {
-		fmt.Fprintf(w, " %s |", metricHeads[m])
+	resp := vTable{Title: "Response matrix: each axis's drop from the ground truth at full strength",
+		Note: fmt.Sprintf("Ground truth minus the family, paired by sample, 95%% subject-bootstrap intervals; – where the axis does not apply. "+
+			"Each axis answers its own question: under %s VQ's drop is the largest and IC's and PA's are at most %.1f of it; "+
+			"identity swap and recolour move PA and VQ, prompt mismatch IC, CF and VQ, by at most %.2f.",
+			strings.Join(validate.QualityFamilies, ", "), validate.MaxQualityShare, validate.MaxOffAxisMove),
+		Head: []string{"family"}}
+	for _, a := range charis.Axes {
+		resp.Head = append(resp.Head, metricHeads[a])
 	}
-	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---:|", len(validate.Metrics)))
 	for _, f := range r.Families {
-		fmt.Fprintf(w, "| %s |", f)
+		if r.Separation[f].Strength != 1 {
+			continue
+		}
+		row := []string{f + "@1"}
+		for _, a := range charis.Axes {
+			row = append(row, statCell(r.Separation[f].Metrics, a))
+		}
+		resp.Rows = append(resp.Rows, row)
+	}
+	ts = append(ts, resp)
+	if len(r.CategoryIC) > 0 {
+		note := fmt.Sprintf("A sample counts in each category its prompt asks for. Target: mean ≥ %.1f in every category", validate.MinCategoryIC)
+		if r.LowICShare != nil {
+			note += fmt.Sprintf("; below %.1f: %.1f%% of all ground-truth samples (target ≤ %.0f%%)", validate.LowIC, 100**r.LowICShare, 100*validate.MaxLowICShare)
+		}
+		c := vTable{Title: "The ground truth's IC by the transformation its prompt asks for", Note: note + ".",
+			Head: []string{"category", "samples", "mean IC", fmt.Sprintf("below %.1f", validate.LowIC)}}
+		for _, ci := range r.CategoryIC {
+			c.Rows = append(c.Rows, []string{ci.Category, fmt.Sprint(ci.N), fmt.Sprintf("%.3f", ci.Mean), fmt.Sprintf("%.0f%%", 100*ci.Low)})
+		}
+		ts = append(ts, c)
+	}
+	pur := vTable{Title: "Purity: Spearman ρ between strength and score, pooled over samples",
+		Note: fmt.Sprintf("Strength 0 is the ground truth. Negative: the metric falls as the failure grows. Targets: own axis ρ ≤ %.1f; no axis ρ > +%.1f under %s.",
+			validate.MaxOwnRho, validate.MaxRiseRho, strings.Join(validate.Degradations, ", ")),
+		Head: []string{"family"}}
+	for _, m := range validate.Metrics {
+		pur.Head = append(pur.Head, metricHeads[m])
+	}
+	for _, f := range r.Families {
+		row := []string{f}
 		for _, m := range validate.Metrics {
-			if rho, ok := r.Purity[f][m]; ok {
-				fmt.Fprintf(w, " %+.2f |", rho)
-			} else {
-				fmt.Fprintf(w, " – |")
-			}
+			row = append(row, rhoCell(r.Purity[f], m))
+		}
+		pur.Rows = append(pur.Rows, row)
+	}
+	ts = append(ts, pur)
+	checks := vTable{Title: "Checks", Head: []string{"check", "value", "target", ""}}
+	for _, c := range r.Checks {
+		checks.Rows = append(checks.Rows, []string{c.Name, fmt.Sprintf("%.3f", c.Value), c.Target, passCell(c.Pass)})
+	}
+	ts = append(ts, checks)
+	if g := r.GivenMasks; g != nil {
+		ts = append(ts, maskPaths(r, g))
+	}
+	return ts
+}
+
+// maskPaths sets the mask-free separation (the verdict's) beside the given-masks one.
+func maskPaths(r, g *validate.Report) vTable {
+	note := fmt.Sprintf("Ground truth minus each family at its top strength, paired by sample, 95%% subject-bootstrap intervals. "+
+		"With given masks (%s): %d of %d checks pass.", MaskSources(g.MaskSources), len(g.Checks)-len(g.Failed()), len(g.Checks))
+	for _, c := range g.Failed() {
+		note += fmt.Sprintf(" With given masks, failed: %s: %.3f (want %s).", c.Name, c.Value, c.Target)
+	}
+	t := vTable{Title: "Without masks (the verdict) and with the benchmark's masks", Note: note, Head: []string{"family"}}
+	heads := []string{"charis", charis.AxisIC, charis.AxisCF}
+	for _, m := range heads {
+		t.Head = append(t.Head, metricHeads[m]+", no masks", metricHeads[m]+", given masks")
+	}
+	for _, f := range r.Families {
+		row := []string{f}
+		for _, m := range heads {
+			row = append(row, statCell(r.Separation[f].Metrics, m), statCell(g.Separation[f].Metrics, m))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// WriteValidationMarkdown writes the verdict and every table of the validation.
+func WriteValidationMarkdown(w io.Writer, r *validate.Report) error {
+	title, lines := verdictLines(r)
+	fmt.Fprintf(w, "# %s\n\n", title)
+	for _, l := range lines {
+		fmt.Fprintf(w, "%s\n\n", l)
+	}
+	for _, t := range validationTables(r) {
+		fmt.Fprintf(w, "## %s\n\n", t.Title)
+		if t.Note != "" {
+			fmt.Fprintf(w, "%s\n\n", t.Note)
+		}
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(t.Head, " | "), strings.Repeat("---|", len(t.Head)))
+		for _, row := range t.Rows {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 		}
 		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "\n## Checks\n\n| check | value | target | |\n|---|---:|---|---|\n")
-	for _, c := range r.Checks {
-		fmt.Fprintf(w, "| %s | %.3f | %s | %s |\n", c.Name, c.Value, c.Target, passCell(c.Pass))
-	}
-	if g := r.GivenMasks; g != nil {
-		writeMaskPaths(w, r, g)
 	}
 	return nil
 }
 
-// writeMaskPaths sets the mask-free separation (the verdict's) beside the given-masks one.
-func writeMaskPaths(w io.Writer, r, g *validate.Report) {
-	fmt.Fprintf(w, "\n## Without masks (the verdict) and with the benchmark's masks\n\n")
-	fmt.Fprintf(w, "Ground truth minus each family at its top strength, paired by sample, 95%% subject-bootstrap intervals. "+
-		"With given masks (%s): %d of %d checks pass.\n\n", MaskSources(g.MaskSources), len(g.Checks)-len(g.Failed()), len(g.Checks))
-	heads := []string{"charis", charis.AxisIC, charis.AxisCF}
-	fmt.Fprintf(w, "| family |")
-	for _, m := range heads {
-		fmt.Fprintf(w, " %s, no masks | %s, given masks |", metricHeads[m], metricHeads[m])
-	}
-	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", 2*len(heads)))
-	for _, f := range r.Families {
-		fmt.Fprintf(w, "| %s |", f)
-		for _, m := range heads {
-			fmt.Fprintf(w, " %s | %s |", statCell(r.Separation[f].Metrics, m), statCell(g.Separation[f].Metrics, m))
-		}
-		fmt.Fprintln(w)
-	}
-	for _, c := range g.Failed() {
-		fmt.Fprintf(w, "\nWith given masks, failed: %s: %.3f (want %s)", c.Name, c.Value, c.Target)
-	}
-	fmt.Fprintln(w)
+var validationPage = template.Must(template.New("validation").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}.scroll{overflow-x:auto;max-width:100%}
+img{max-width:100%}p.note{color:#444;font-size:13px;max-width:70em}
+</style></head><body>
+<h1>{{.Title}}</h1>
+{{range .Lines}}<p>{{.}}</p>{{end}}
+{{range .Tables}}<h2>{{.Title}}</h2>{{with .Note}}<p class="note">{{.}}</p>{{end}}
+<div class="scroll"><table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></div>
+{{end}}
+<h2>Plots</h2><p><img src="purity.png" alt="purity matrix"></p><p><img src="separation.png" alt="separation"></p>
+</body></html>
+`))
+
+// WriteValidationHTML writes the validation as one page beside purity.png and separation.png.
+func WriteValidationHTML(w io.Writer, r *validate.Report) error {
+	title, lines := verdictLines(r)
+	return validationPage.Execute(w, struct {
+		Title  string
+		Lines  []string
+		Tables []vTable
+	}{title, lines, validationTables(r)})
 }
 
 // MaskSources counts samples by where their masks came from: "given 20, segmenter 640"
@@ -183,18 +281,19 @@ func statCell(m map[string]charis.Stat, key string) string {
 	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", s.Mean, s.CI[0], s.CI[1])
 }
 
+// yesNo and passCell mark a failure in capitals, which reads in Markdown and HTML alike.
 func yesNo(b bool) string {
 	if b {
 		return "yes"
 	}
-	return "**no**"
+	return "NO"
 }
 
 func passCell(b bool) string {
 	if b {
 		return "pass"
 	}
-	return "**FAIL**"
+	return "FAIL"
 }
 
 // heatGrid is the purity matrix as a grid of cells, ρ in [-1, 1].

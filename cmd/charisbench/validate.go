@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,8 +44,15 @@ the families are built from it: blur, noise, JPEG and blank of the generated ima
 --strengths, copy-paste of the reference, an identity swap (another subject's reference)
 and a prompt mismatch (another subject's prompt). --run validates a run already scored.
 
-Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation.png
-(and DIR/run/, DIR/run-given-masks/, DIR/mask-free/, DIR/families/ when it scores). With --require, exit 1 when a target fails.`,
+It also prints the response matrix: every axis's drop from the ground truth under each
+family at full strength. Each axis answers its own question, so --require also checks that
+blur, JPEG and noise move VQ most and IC and PA by at most half of it, that identity swaps
+and recolours leave PA and VQ and prompt mismatches IC, CF and VQ, and (on charis-world)
+that the ground truth's IC holds in every kind of transformation its prompts ask for.
+
+Writes DIR/validation.md, DIR/validation.html, DIR/validation.json, DIR/purity.png and
+DIR/separation.png (and DIR/run/, DIR/run-given-masks/, DIR/mask-free/, DIR/families/ when
+it scores). With --require, exit 1 when a target fails.`,
 		Example: `  charisbench world build --subjects 40 --prompts-per-subject 4 --seed 11 --all-perturbations 0.25,0.5,0.75,1 out/w11
   charisbench validate --manifest out/w11/manifest.jsonl --models out/w11/models.yaml --out out/w11-validation --require
   charisbench validate --manifest mine.jsonl --models clip-dinov2.yaml --out out/mine-validation`,
@@ -109,6 +117,25 @@ Writes DIR/validation.md, DIR/validation.json, DIR/purity.png and DIR/separation
 				s := rep.Separation[f].Metrics["charis"]
 				fmt.Fprintf(out, "%-16s ground truth minus @%g: %+.3f [%+.3f, %+.3f]  monotone: %v\n",
 					f, rep.Separation[f].Strength, s.Mean, s.CI[0], s.CI[1], rep.Monotone[f].Falls)
+			}
+			fmt.Fprintf(out, "response at full strength (ground truth minus the family):\n  %-18s", "")
+			for _, a := range charis.Axes {
+				fmt.Fprintf(out, "%8s", strings.ToUpper(a))
+			}
+			fmt.Fprintln(out)
+			for _, f := range rep.Families {
+				if rep.Separation[f].Strength != 1 {
+					continue
+				}
+				fmt.Fprintf(out, "  %-18s", f+"@1")
+				for _, a := range charis.Axes {
+					if st, ok := rep.Separation[f].Metrics[a]; ok {
+						fmt.Fprintf(out, "%+8.3f", st.Mean)
+					} else {
+						fmt.Fprintf(out, "%8s", "–")
+					}
+				}
+				fmt.Fprintln(out)
 			}
 			failed := rep.Failed()
 			for _, ch := range failed {

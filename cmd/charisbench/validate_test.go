@@ -41,7 +41,7 @@ func TestCalibrateAndValidateExitCodes(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "validation ") {
 		t.Fatalf("validate: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, f := range []string{"validation.md", "validation.json", "purity.png", "separation.png"} {
+	for _, f := range []string{"validation.md", "validation.html", "validation.json", "purity.png", "separation.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Fatalf("validate wrote no %s: %v", f, err)
 		}

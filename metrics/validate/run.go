@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"image"
@@ -16,6 +17,7 @@ import (
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/charis/perturb"
+	"github.com/charisbench/charisbench/charis/world"
 	"github.com/charisbench/charisbench/metrics/score"
 )
 
@@ -55,15 +57,19 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	cats, err := transformCategories(manifest, samples)
+	if err != nil {
+		return nil, err
+	}
 	maskFree, stripped, err := StripMasks(manifest, samples, filepath.Join(opt.Out, "mask-free"))
 	if err != nil {
 		return nil, err
 	}
-	rep, err := scoreAndValidate(ctx, opt.Score, maskFree, filepath.Join(opt.Out, "run"))
+	rep, err := scoreAndValidate(ctx, opt.Score, maskFree, filepath.Join(opt.Out, "run"), cats)
 	if err != nil || !stripped {
 		return rep, err
 	}
-	if rep.GivenMasks, err = scoreAndValidate(ctx, opt.Score, manifest, filepath.Join(opt.Out, "run-given-masks")); err != nil {
+	if rep.GivenMasks, err = scoreAndValidate(ctx, opt.Score, manifest, filepath.Join(opt.Out, "run-given-masks"), cats); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -72,7 +78,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 // scoreAndValidate scores a manifest into out and validates the run. The scored run
 // resumes when its inputs are the same; a run of other inputs (a rebuilt benchmark,
 // another metric) is out of date and replaced.
-func scoreAndValidate(ctx context.Context, so score.Options, manifest, out string) (*Report, error) {
+func scoreAndValidate(ctx context.Context, so score.Options, manifest, out string, cats map[string][]string) (*Report, error) {
 	so.Manifest, so.Out, so.Restart = manifest, out, true
 	if _, err := score.Run(ctx, so); err != nil {
 		return nil, err
@@ -81,7 +87,30 @@ func scoreAndValidate(ctx context.Context, so score.Options, manifest, out strin
 	if err != nil {
 		return nil, err
 	}
-	return Validate(run)
+	return validate(run, cats)
+}
+
+// transformCategories reads, from a charis-world build's ground truth, which kinds of
+// transformation each ground-truth sample's prompt asks for: its categories, and for a
+// style its option too ("style: sketch"). A benchmark without that truth gives none.
+func transformCategories(manifest string, samples []charis.Sample) (map[string][]string, error) {
+	cats := map[string][]string{}
+	for _, s := range samples {
+		if s.Variant != GroundTruth || len(s.World) == 0 {
+			continue
+		}
+		var truth world.Truth
+		if err := json.Unmarshal(s.World, &truth); err != nil {
+			return nil, fmt.Errorf("%s: sample %s: world: %w", manifest, s.ID, err)
+		}
+		for _, t := range truth.Transforms {
+			cats[s.ID] = append(cats[s.ID], string(t.Category))
+			if t.Category == world.Style {
+				cats[s.ID] = append(cats[s.ID], string(t.Category)+": "+t.Option)
+			}
+		}
+	}
+	return cats, nil
 }
 
 // StripMasks writes dir/manifest.jsonl: the rows with every reference and generated mask

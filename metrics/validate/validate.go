@@ -51,6 +51,29 @@ const (
 	MaxRiseRho    = 0.1  // no axis rises with an image degradation beyond this
 )
 
+// Targets of axis purity: each axis answers its own question, so a failure family moves its
+// own axis and leaves the others (the response matrix: every axis's drop from the ground
+// truth at full strength).
+const (
+	MaxQualityShare = 0.5  // under blur, JPEG and noise, IC's and PA's drops at most this share of VQ's
+	MaxOffAxisMove  = 0.05 // a family that leaves an axis's question alone moves it at most this much
+	MinCategoryIC   = 0.6  // the ground truth's mean IC in every transformation category its prompts ask for
+	LowIC           = 0.2  // a ground-truth IC below this calls a correct transformation another subject
+	MaxLowICShare   = 0.05 // at most this share of ground-truth samples below LowIC
+)
+
+// QualityFamilies are the image degradations whose drop VQ, and VQ above all, must show.
+var QualityFamilies = []string{"blur", "jpeg", "noise"}
+
+// Untouched pairs each family with the axes whose question it does not touch.
+var Untouched = []struct {
+	Family string
+	Axes   []string
+}{
+	{"identity_swap", []string{charis.AxisPA, charis.AxisVQ}}, {"recolour", []string{charis.AxisPA, charis.AxisVQ}},
+	{"prompt_mismatch", []string{charis.AxisIC, charis.AxisCF, charis.AxisVQ}},
+}
+
 // OwnAxes pairs each family with the axis it exists to move.
 var OwnAxes = []struct{ Family, Axis string }{
 	{"identity_swap", charis.AxisIC}, {"prompt_mismatch", charis.AxisPA}, {"blur", charis.AxisVQ},
@@ -76,6 +99,19 @@ type Report struct {
 	// GivenMasks is the same benchmark scored with the masks it gives, beside the
 	// mask-free path this report's verdict is about (Run); nil when none were given.
 	GivenMasks *Report `json:"given_masks,omitempty"`
+	// CategoryIC is the ground truth's IC per transformation the prompts ask for, where
+	// the benchmark says which (a charis-world build): "pose", "style: sketch", ...
+	CategoryIC []CategoryIC `json:"ground_truth_ic_by_category,omitempty"`
+	LowICShare *float64     `json:"ground_truth_low_ic_share,omitempty"` // share of ground-truth samples with IC below LowIC
+}
+
+// CategoryIC is the ground truth's IC over the samples whose prompt asks for one kind of
+// transformation.
+type CategoryIC struct {
+	Category string  `json:"category"`
+	N        int     `json:"n"`
+	Mean     float64 `json:"mean"`
+	Low      float64 `json:"share_below"` // share of the category's samples with IC below LowIC
 }
 
 // Separation is ground truth minus a family at its top strength, per metric, over the
@@ -110,7 +146,11 @@ type point struct {
 }
 
 // Validate computes the report of a scored run.
-func Validate(run *charis.Run) (*Report, error) {
+func Validate(run *charis.Run) (*Report, error) { return validate(run, nil) }
+
+// validate computes the report; categories (ground-truth sample id -> the transformation
+// categories its prompt asks for) add the ground truth's IC per category and its checks.
+func validate(run *charis.Run, categories map[string][]string) (*Report, error) {
 	gt := map[string]*charis.SampleResult{}
 	families := map[string][]point{}
 	masks := map[string]int{}
@@ -163,8 +203,48 @@ func Validate(run *charis.Run) (*Report, error) {
 		rep.Separation[fam] = separation(fam, pts, gt)
 		rep.Monotone[fam] = monotonicity(all)
 	}
+	if len(categories) > 0 {
+		rep.categoryIC(gt, categories)
+	}
 	rep.check()
 	return rep, nil
+}
+
+// categoryIC is the ground truth's IC per transformation category (a sample counts in
+// each category its prompt asks for), and the share of samples with a low IC.
+func (r *Report) categoryIC(gt map[string]*charis.SampleResult, categories map[string][]string) {
+	type acc struct{ sum, low, n float64 }
+	by := map[string]*acc{}
+	low, n := 0, 0
+	for id, s := range gt {
+		ic, ok := s.Value(charis.AxisIC)
+		if !ok {
+			continue
+		}
+		n++
+		if ic < LowIC {
+			low++
+		}
+		for _, c := range categories[id] {
+			a := by[c]
+			if a == nil {
+				a = &acc{}
+				by[c] = a
+			}
+			a.sum, a.n = a.sum+ic, a.n+1
+			if ic < LowIC {
+				a.low++
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(by)) {
+		a := by[c]
+		r.CategoryIC = append(r.CategoryIC, CategoryIC{Category: c, N: int(a.n), Mean: a.sum / a.n, Low: a.low / a.n})
+	}
+	if n > 0 {
+		share := float64(low) / float64(n)
+		r.LowICShare = &share
+	}
 }
 
 // parseVariant reads "KIND@STRENGTH".
@@ -337,11 +417,65 @@ func (r *Report) check() {
 			}
 		}
 	}
+	r.checkPurity(add)
 	r.Pass = len(r.Checks) > 0
 	for _, c := range r.Checks {
 		r.Pass = r.Pass && c.Pass
 	}
 }
+
+// checkPurity checks the response matrix at full strength (each quality family moves VQ
+// most, and IC and PA by at most half of it; swaps, recolours and prompt mismatches leave
+// the axes they do not ask about) and the ground truth's IC per transformation category.
+func (r *Report) checkPurity(add func(string, float64, string, bool)) {
+	drop := func(fam, axis string) (float64, bool) {
+		sep, ok := r.Separation[fam]
+		if !ok || sep.Strength != 1 {
+			return 0, false
+		}
+		st, ok := sep.Metrics[axis]
+		return st.Mean, ok
+	}
+	for _, fam := range QualityFamilies {
+		vq, ok := drop(fam, charis.AxisVQ)
+		if !ok {
+			continue
+		}
+		others := math.Inf(-1)
+		for _, a := range charis.Axes {
+			if d, ok := drop(fam, a); ok && a != charis.AxisVQ {
+				others = max(others, d)
+			}
+		}
+		if !math.IsInf(others, 0) {
+			add(fmt.Sprintf("response %s@1: VQ's drop minus the largest other axis's", fam), vq-others, "> 0", vq > others)
+		}
+		for _, a := range []string{charis.AxisIC, charis.AxisPA} {
+			if d, ok := drop(fam, a); ok { // a difference, not a ratio: VQ's drop may be 0
+				excess := d - MaxQualityShare*vq
+				add(fmt.Sprintf("response %s@1: %s's drop minus %.1f of VQ's", fam, metricName(a), MaxQualityShare), excess, "<= 0", excess <= 0)
+			}
+		}
+	}
+	for _, u := range Untouched {
+		for _, a := range u.Axes {
+			if d, ok := drop(u.Family, a); ok {
+				add(fmt.Sprintf("response %s@1: |%s's move|", u.Family, metricName(a)), math.Abs(d),
+					fmt.Sprintf("<= %.2f", MaxOffAxisMove), math.Abs(d) <= MaxOffAxisMove)
+			}
+		}
+	}
+	for _, c := range r.CategoryIC {
+		add(fmt.Sprintf("ground-truth IC, %s: mean", c.Category), c.Mean, fmt.Sprintf(">= %.1f", MinCategoryIC), c.Mean >= MinCategoryIC)
+	}
+	if r.LowICShare != nil {
+		add(fmt.Sprintf("ground-truth IC below %.1f: share of samples", LowIC), *r.LowICShare,
+			fmt.Sprintf("<= %.2f", MaxLowICShare), *r.LowICShare <= MaxLowICShare)
+	}
+}
+
+// metricName is an axis's short name in check names: "IC".
+func metricName(axis string) string { return strings.ToUpper(axis) }
 
 func boolValue(b bool) float64 {
 	if b {
