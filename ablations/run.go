@@ -203,7 +203,11 @@ func (f *File) prepareBenchmark(out string) (*benchmark, error) {
 	} else {
 		w := f.Benchmark.World
 		dir := filepath.Join(out, "benchmark")
-		key := hashOf("world-v1", w.Subjects, w.PromptsPerSubject, w.Seed, w.Size)
+		enc, err := world.EncodersID()
+		if err != nil {
+			return nil, err
+		}
+		key := benchmarkKey(*w, enc)
 		if !keyMatches(dir, key) {
 			err := atomicDir(dir, key, func(tmp string) error {
 				return world.Build(tmp, world.BuildOptions{Subjects: w.Subjects, PromptsPerSubject: w.PromptsPerSubject, Seed: w.Seed, Size: w.Size})
@@ -224,6 +228,12 @@ func (f *File) prepareBenchmark(out string) (*benchmark, error) {
 	}
 	b.sha = hashOf(string(data))
 	return b, nil
+}
+
+// benchmarkKey is the key of a charis-world benchmark: its options and the world encoders
+// it ships with (a newer charisbench's encoders rebuild it, so scoring uses them).
+func benchmarkKey(w WorldSpec, encoders string) string {
+	return hashOf("world-v1", w.Subjects, w.PromptsPerSubject, w.Seed, w.Size, encoders)
 }
 
 // variantRun carries one variant through its stages.

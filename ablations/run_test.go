@@ -3,6 +3,8 @@ package ablations
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/world"
 	"github.com/charisbench/charisbench/generators/flowdit"
 	"github.com/charisbench/charisbench/internal/ortest"
 	"github.com/charisbench/charisbench/internal/testprog"
@@ -179,5 +182,30 @@ func TestShardsAndMerge(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(res.Report, "paper_main.md")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBenchmarkKeyNamesEncoders: a charis-world benchmark built by a charisbench with other
+// world encoders is out of date (its models.yaml is what scoring uses), and the key names
+// the encoders built in: the sha256 of the manifest WriteEncoders writes.
+func TestBenchmarkKeyNamesEncoders(t *testing.T) {
+	w := WorldSpec{Subjects: 2, PromptsPerSubject: 1, Seed: 1, Size: 64}
+	if benchmarkKey(w, "a") == benchmarkKey(w, "b") {
+		t.Fatal("the benchmark key ignores the world encoders")
+	}
+	id, err := world.EncodersID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := world.WriteEncoders(dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, world.EncoderManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != id {
+		t.Fatalf("EncodersID %s is not the sha256 of the written manifest", id)
 	}
 }

@@ -1,7 +1,9 @@
 package world
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +17,18 @@ var encoders embed.FS
 
 // EncoderManifest is the name of the encoder manifest WriteEncoders writes.
 const EncoderManifest = "models.yaml"
+
+// EncodersID identifies the encoders built into this charisbench: the sha256 of their
+// manifest, which names every model's sha256 and calibration. A benchmark built by another
+// charisbench may carry other encoders.
+func EncodersID() (string, error) {
+	data, err := encoders.ReadFile("encoders/" + EncoderManifest)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
 
 // WriteEncoders writes the world's encoders to dir: dir/models.yaml and dir/models/*.onnx.
 func WriteEncoders(dir string) error {
