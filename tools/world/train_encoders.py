@@ -127,6 +127,14 @@ def patch_labels(parts):
     return F.avg_pool2d(onehot, PATCH).flatten(2).argmax(1)  # [N, 64]
 
 
+def descend(opt, sched, loss):
+    """One optimizer step on loss, then the learning-rate schedule's."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+
+
 def supcon(z, labels, temp=0.1):
     z = F.normalize(z, dim=-1)
     sim = z @ z.t() / temp
@@ -221,10 +229,7 @@ def train_identity(data, steps, log):
         id_loss = (supcon(heads.proj(tok[:, 0]), subject[idx]) + supcon(heads.proj(mean_subj), subject[idx])
                    + supcon(protos, plabels) + supcon(flat[pick], flab[pick]))
         loss = part_loss + 2 * col_loss + id_loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        descend(opt, sched, loss)
         if step % 100 == 0 or step == steps - 1:
             log(f"identity step {step:5d} loss {loss.item():.3f} (part {part_loss.item():.3f} colour {col_loss.item():.4f} id {id_loss.item():.3f}) {time.time() - t0:.0f}s")
     return model
@@ -309,10 +314,7 @@ def train_clip(data, ids, quality_ids, steps, log):
                 lab, keep = (kinds == p).long(), (kinds == 0) | (kinds == p)
             ql = ql + F.cross_entropy(lg[keep], lab[keep])
         loss = nce + 0.5 * ql
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        descend(opt, sched, loss)
         if step % 100 == 0 or step == steps - 1:
             log(f"clip step {step:5d} loss {loss.item():.3f} (nce {nce.item():.3f} quality {ql.item():.3f}) {time.time() - t0:.0f}s")
     return image, text
@@ -379,10 +381,7 @@ def train_probe(data, steps, log):
             loss = loss + F.cross_entropy(out[:, at:at + len(vals)], labels[idx, h])
             at += len(vals)
         loss = loss + 20 * ((out[:, at:].reshape(-1, len(PROBE_RGB), 3) - cols[idx]) ** 2).sum(-1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        descend(opt, sched, loss)
         if step % 100 == 0 or step == steps - 1:
             log(f"probe step {step:5d} loss {loss.item():.3f} {time.time() - t0:.0f}s")
     return model
@@ -397,11 +396,17 @@ def probe_manifest_lines(sha):
     return lines
 
 
-def export_probe(model, log):
-    path = os.path.join(OUT, "models", "attributes.onnx")
-    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["attributes"])
+def export_image_model(model, name, output, log):
+    """Exports an image model taking [N,3,64,64] pixel_values to models/NAME.onnx; returns
+    its sha256."""
+    path = os.path.join(OUT, "models", name + ".onnx")
+    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], [output])
     log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
-    return probe_manifest_lines(sha256(path))
+    return sha256(path)
+
+
+def export_probe(model, log):
+    return probe_manifest_lines(export_image_model(model, "attributes", "attributes", log))
 
 
 def replace_entry(name, lines):
@@ -522,20 +527,15 @@ def train_iqa(imgs, steps, log):
             target[i] = 1 - st
         pred = model(normalize(x, IMAGENET_MEAN, IMAGENET_STD))[:, 0]
         loss = F.mse_loss(pred, target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        descend(opt, sched, loss)
         if step % 100 == 0 or step == steps - 1:
             log(f"iqa step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s")
     return model
 
 
 def export_iqa(model, log):
-    path = os.path.join(OUT, "models", "iqa.onnx")
-    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["quality"])
-    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
-    lines = ["  - name: world-iqa", "    role: iqa", "    path: models/iqa.onnx", f"    sha256: {sha256(path)}"]
+    lines = ["  - name: world-iqa", "    role: iqa", "    path: models/iqa.onnx",
+             f"    sha256: {export_image_model(model, 'iqa', 'quality', log)}"]
     lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor")
     return lines + ["    output:", "      name: quality", "    calibration: {lo: 0, hi: 1}"]
 
@@ -586,10 +586,7 @@ def train_segmenter(data, steps, log):
         x[:11] = degrade_like_perturbations(x[:11], gen)
         logits = model(normalize(x, IMAGENET_MEAN, IMAGENET_STD))[:, 0]
         loss = F.binary_cross_entropy_with_logits(logits, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+        descend(opt, sched, loss)
         if step % 100 == 0 or step == steps - 1:
             with torch.no_grad():
                 pred = logits > 0
@@ -599,11 +596,8 @@ def train_segmenter(data, steps, log):
 
 
 def export_segmenter(model, log):
-    path = os.path.join(OUT, "models", "segmenter.onnx")
-    export(model.eval(), (torch.zeros(2, 3, SIZE, SIZE),), path, ["pixel_values"], ["logits"])
-    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
     lines = ["  - name: world-segmenter", "    role: segmenter", "    path: models/segmenter.onnx",
-             f"    sha256: {sha256(path)}"]
+             f"    sha256: {export_image_model(model, 'segmenter', 'logits', log)}"]
     lines += pre(IMAGENET_MEAN, IMAGENET_STD, "floor", mode="square")
     return lines + ["    output:", "      name: logits"]
 
