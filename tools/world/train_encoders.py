@@ -127,6 +127,12 @@ def patch_labels(parts):
     return F.avg_pool2d(onehot, PATCH).flatten(2).argmax(1)  # [N, 64]
 
 
+def optimizer(params, lr, weight_decay, steps):
+    """AdamW with a one-cycle schedule peaking at lr, as every model here trains."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+
+
 def descend(opt, sched, loss):
     """One optimizer step on loss, then the learning-rate schedule's."""
     opt.zero_grad()
@@ -200,8 +206,7 @@ def train_identity(data, steps, log):
     imgs, parts, subject, cols, _, coloured = data
     model, heads = Identity(), Heads()
     params = list(model.parameters()) + list(heads.parameters())
-    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.02)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    opt, sched = optimizer(params, 2e-3, 0.02, steps)
     gen = torch.Generator().manual_seed(1)
     it = batches(subject, 4, 32, gen)
     labels_all = patch_labels(parts)
@@ -278,8 +283,7 @@ def train_clip(data, ids, quality_ids, steps, log):
     image, text = ClipImage(), ClipText()
     logit_scale = nn.Parameter(torch.tensor(np.log(1 / 0.07), dtype=torch.float32))
     params = list(image.parameters()) + list(text.parameters()) + [logit_scale]
-    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.02)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    opt, sched = optimizer(params, 2e-3, 0.02, steps)
     gen = torch.Generator().manual_seed(2)
     n = len(imgs)
     t0 = time.time()
@@ -369,8 +373,7 @@ class Probe(nn.Module):
 def train_probe(data, steps, log):
     imgs, labels, cols = data
     model = Probe()
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.02)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    opt, sched = optimizer(model.parameters(), 2e-3, 0.02, steps)
     gen = torch.Generator().manual_seed(2)
     t0 = time.time()
     for step in range(steps):
@@ -513,8 +516,7 @@ def train_iqa(imgs, steps, log):
     """Trained on the world's graded degradations: a quarter of each batch clean (target 1),
     the rest one family each at a uniform strength s (target 1 - s)."""
     model = IQA()
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    opt, sched = optimizer(model.parameters(), 2e-3, 0.01, steps)
     gen = torch.Generator().manual_seed(4)
     t0 = time.time()
     for step in range(steps):
@@ -576,8 +578,7 @@ class Segmenter(nn.Module):
 def train_segmenter(data, steps, log):
     imgs, masks = data
     model = Segmenter()
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
+    opt, sched = optimizer(model.parameters(), 3e-3, 0.01, steps)
     gen = torch.Generator().manual_seed(3)
     t0 = time.time()
     for step in range(steps):
