@@ -355,13 +355,19 @@ def load_probe(root):
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), labels, cols
 
 
+def cnn_body(ch):
+    """Four conv, batch-norm, ReLU and 2x max-pool blocks through the channels ch (five
+    numbers): 64 px in, 4 px out."""
+    layers = []
+    for i in range(4):
+        layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(), nn.MaxPool2d(2)]
+    return nn.Sequential(*layers)
+
+
 class Probe(nn.Module):
     def __init__(self):
         super().__init__()
-        layers, ch = [], [3, 16, 32, 64, 64]
-        for i in range(4):  # 64 -> 4
-            layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(), nn.MaxPool2d(2)]
-        self.body = nn.Sequential(*layers)
+        self.body = cnn_body([3, 16, 32, 64, 64])
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 16, 256), nn.ReLU(), nn.Linear(256, PROBE_OUT))
         self.n_logits = sum(len(v) for _, v in PROBE_CLASSES)
 
@@ -502,10 +508,7 @@ class IQA(nn.Module):
 
     def __init__(self):
         super().__init__()
-        layers, ch = [], [3, 16, 32, 48, 64]
-        for i in range(4):  # 64 -> 4
-            layers += [nn.Conv2d(ch[i], ch[i + 1], 3, padding=1), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(), nn.MaxPool2d(2)]
-        self.body = nn.Sequential(*layers)
+        self.body = cnn_body([3, 16, 32, 48, 64])
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU(), nn.Linear(64, 1))
 
     def forward(self, pixel_values):
