@@ -87,7 +87,7 @@ func verdictLines(r *validate.Report) (title string, lines []string) {
 		verdict = "FAIL"
 	}
 	title = fmt.Sprintf("Validation of CHARIS v%d: %s", r.Version, verdict)
-	lines = append(lines, fmt.Sprintf("Run: %s. %d of %d checks of charis-v2.md's targets pass.", r.Run, len(r.Checks)-len(r.Failed()), len(r.Checks)))
+	lines = append(lines, fmt.Sprintf("Run: %s. %d of %d checks pass (charis-v2.md's targets and axis purity).", r.Run, len(r.Checks)-len(r.Failed()), len(r.Checks)))
 	if len(r.MaskSources) > 0 {
 		l := fmt.Sprintf("Subject masks of the scored samples: %s.", MaskSources(r.MaskSources))
 		if r.GivenMasks != nil {
