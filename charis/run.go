@@ -94,7 +94,7 @@ type SampleResult struct {
 	Prompt     string               `json:"prompt,omitempty"`
 	Status     string               `json:"status"`
 	Reason     string               `json:"reason,omitempty"`
-	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | none
+	MaskSource string               `json:"mask_source,omitempty"` // given | segmenter | patch_pca | none (the whole image)
 	Axes       map[string]AxisValue `json:"axes,omitempty"`
 	CHARIS     *float64             `json:"charis,omitempty"`     // weighted arithmetic mean of the axes that apply
 	CHARISGeo  *float64             `json:"charis_geo,omitempty"` // weighted geometric mean, axes floored (metric config geo_floor)
@@ -134,7 +134,7 @@ type VariantSummary struct {
 	JudgeIC   *Stat           `json:"judge_ic,omitempty"` // score --judge: mean judge IC over the samples it counts on
 	Drifted   []DriftCount    `json:"drifted,omitempty"`  // score --judge: attributes judged changed without being asked, most often first
 	// MaskSources counts the scored samples by where their subject masks came from
-	// (SampleResult.MaskSource: given, segmenter, none).
+	// (SampleResult.MaskSource: given, segmenter, patch_pca, none).
 	MaskSources map[string]int `json:"mask_sources,omitempty"`
 }
 
