@@ -168,8 +168,9 @@ class Heads(nn.Module):  # training only
         self.proj = nn.Sequential(nn.Linear(DIM, DIM), nn.ReLU(), nn.Linear(DIM, DIM))
 
 
-def batches(subject, per_subject, n_subjects, gen):
-    """Index batches of n_subjects characters x per_subject views each."""
+def batches(subject, per_subject, n_subjects, gen, weight=None):
+    """Index batches of n_subjects characters x per_subject views each, a character's views
+    drawn in proportion to weight (uniformly without one)."""
     by = {}
     for i, s in enumerate(subject.tolist()):
         by.setdefault(s, []).append(i)
@@ -179,7 +180,8 @@ def batches(subject, per_subject, n_subjects, gen):
         idx = []
         for c in chosen:
             views = by[keys[c]]
-            pick = torch.randperm(len(views), generator=gen)[:per_subject].tolist()
+            w = torch.ones(len(views)) if weight is None else weight[views]
+            pick = torch.multinomial(w, min(per_subject, len(views)), generator=gen).tolist()
             idx += [views[p] for p in pick]
         yield torch.tensor(idx)
 
@@ -202,13 +204,14 @@ def train_identity(data, steps, log):
     """The views of a batch are a character's references and targets; half of them
     degraded (degrade_like_perturbations, JPEG for half of those: it is what moves colours
     most) and still positives, so identity survives what the quality families do; outlines
-    and sketches are positives too, with no colour target (their colours are not drawn)."""
+    and sketches are positives too, drawn four times as often as other views, with no
+    colour target (their colours are not drawn)."""
     imgs, parts, subject, cols, _, coloured = data
     model, heads = Identity(), Heads()
     params = list(model.parameters()) + list(heads.parameters())
     opt, sched = optimizer(params, 2e-3, 0.02, steps)
     gen = torch.Generator().manual_seed(1)
-    it = batches(subject, 4, 32, gen)
+    it = batches(subject, 4, 32, gen, weight=1 + 3 * (~coloured).float())  # outlines and sketches drawn 4x as often
     labels_all = patch_labels(parts)
     t0 = time.time()
     for step in range(steps):
@@ -232,6 +235,7 @@ def train_identity(data, steps, log):
         flat, flab = patches[subj], (subject[idx][:, None] * 8 + lab)[subj]
         pick = torch.randperm(len(flat), generator=gen)[:512]
         id_loss = (supcon(heads.proj(tok[:, 0]), subject[idx]) + supcon(heads.proj(mean_subj), subject[idx])
+                   + supcon(mean_subj, subject[idx])  # unprojected too: IC compares the tokens themselves
                    + supcon(protos, plabels) + supcon(flat[pick], flab[pick]))
         loss = part_loss + 2 * col_loss + id_loss
         descend(opt, sched, loss)
