@@ -45,6 +45,18 @@ type Truth struct {
 	PerturbationTruth any           `json:"perturbation_detail,omitempty"`
 }
 
+// TruthOf reads the ground truth a charis-world manifest row carries in its "world" field.
+func TruthOf(s *charis.Sample) (*Truth, error) {
+	if len(s.World) == 0 {
+		return nil, fmt.Errorf("sample %s: no charis-world ground truth", s.ID)
+	}
+	var t Truth
+	if err := json.Unmarshal(s.World, &t); err != nil {
+		return nil, fmt.Errorf("sample %s: world: %v", s.ID, err)
+	}
+	return &t, nil
+}
+
 // stream is the random stream for one purpose ("subject", 3) of a build.
 func stream(seed uint64, split string, what string, idx ...int) *rand.Rand {
 	h := fnv.New64a()

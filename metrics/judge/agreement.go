@@ -1,7 +1,6 @@
 package judge
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,12 +15,9 @@ import (
 // without being asked; the pattern under any style, and a body colour in a pencil sketch,
 // are not visible (world.Draw drops them); everything else is kept.
 func Truth(s *charis.Sample) (map[string]string, error) {
-	if len(s.World) == 0 {
-		return nil, fmt.Errorf("sample %s: no charis-world ground truth", s.ID)
-	}
-	var t world.Truth
-	if err := json.Unmarshal(s.World, &t); err != nil {
-		return nil, fmt.Errorf("sample %s: world: %v", s.ID, err)
+	t, err := world.TruthOf(s)
+	if err != nil {
+		return nil, err
 	}
 	changed := map[string]bool{}
 	if d, ok := t.PerturbationTruth.(map[string]any); ok && t.Perturbation != nil {

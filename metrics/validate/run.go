@@ -2,7 +2,6 @@ package validate
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"image"
@@ -99,9 +98,9 @@ func transformCategories(manifest string, samples []charis.Sample) (map[string][
 		if s.Variant != GroundTruth || len(s.World) == 0 {
 			continue
 		}
-		var truth world.Truth
-		if err := json.Unmarshal(s.World, &truth); err != nil {
-			return nil, fmt.Errorf("%s: sample %s: world: %w", manifest, s.ID, err)
+		truth, err := world.TruthOf(&s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", manifest, err)
 		}
 		for _, t := range truth.Transforms {
 			cats[s.ID] = append(cats[s.ID], string(t.Category))
