@@ -25,7 +25,7 @@ codecs:
 	scripts/need-debs.sh "libjpeg-turbo's TurboJPEG headers" "test -e /usr/include/turbojpeg.h" libturbojpeg0-dev
 	scripts/need-debs.sh "libwebp's headers" "test -e /usr/include/webp/decode.h" libwebp-dev
 
-# OpenBLAS for GoMLX's pure-Go backend (generators/gomlxblas: flowdit trains ~4x faster).
+# OpenBLAS for GoMLX's pure-Go backend (internal/gomlxblas: flowdit trains ~4x faster).
 # Without it, build with -tags noblas for gonum's pure-Go sgemm.
 blas:
 	scripts/need-debs.sh "OpenBLAS, pthreads build (safe to call from several threads)" "dpkg -s libopenblas-pthread-dev >/dev/null 2>&1 && echo 'int main(void){return 0;}' | gcc -x c - -lopenblas -o /dev/null" libopenblas-pthread-dev
@@ -52,7 +52,7 @@ slurm:
 test: ort lint torch slurm
 	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
 	$(GO) test -tags noturbojpeg,nolibwebp ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG and WebP fallbacks
-	$(GO) test -tags noblas ./generators/gomlxblas/                       # the pure-Go sgemm fallback
+	$(GO) test -tags noblas ./internal/gomlxblas/                       # the pure-Go sgemm fallback
 
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo

@@ -2,47 +2,42 @@ package flowdit
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/xla"
+
+	"github.com/charisbench/charisbench/internal/gomlxbackend"
 )
 
 // Device is where flowdit runs.
-type Device string
+type Device = gomlxbackend.Device
 
 // Devices: the pure-Go backend on the CPU, or XLA with a PJRT CUDA plugin.
 const (
-	CPU  Device = "cpu"
-	CUDA Device = "cuda"
+	CPU  = gomlxbackend.CPU
+	CUDA = gomlxbackend.CUDA
 )
 
-// PluginEnv points at the folder holding pjrt_c_api_cuda_plugin.so (a JAX CUDA install
-// ships one, for instance under site-packages/jax_plugins/xla_cuda12).
-const PluginEnv = "PJRT_PLUGIN_LIBRARY_PATH"
+// PluginEnv points at the folder holding the PJRT CUDA plugin.
+const PluginEnv = gomlxbackend.PluginEnv
 
-// BackendFor returns the backend of a device. CUDA needs a PJRT CUDA plugin already on the
-// machine: nothing is downloaded, and a missing plugin is an error that says where to put
-// one, never a silent fall-back to the CPU.
+// CPUBackendConfig is the CPU backend's configuration (see gomlxbackend.CPUConfig).
+const CPUBackendConfig = gomlxbackend.CPUConfig
+
+// BackendFor returns the backend of a device; a missing CUDA plugin is an error that says
+// where to put one, never a silent fall-back to the CPU.
 func BackendFor(d Device) (backends.Backend, error) {
-	switch d {
-	case CPU, "":
-		return NewBackend()
-	case CUDA:
-		xla.EnableAutoInstall(false)
-		var b backends.Backend
-		err := catch(func() {
-			var err error
-			if b, err = xla.New("cuda"); err != nil {
-				panic(err)
-			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("flowdit: --device cuda needs GoMLX's XLA backend with a PJRT CUDA plugin "+
-				"(pjrt_c_api_cuda_plugin.so, e.g. from a JAX CUDA install) in $%s (now %q) and a visible GPU: %v",
-				PluginEnv, os.Getenv(PluginEnv), err)
-		}
-		return b, nil
+	b, err := gomlxbackend.New(d)
+	if err != nil {
+		return nil, fmt.Errorf("flowdit: %w", err)
 	}
-	return nil, fmt.Errorf("flowdit: unknown device %q (want cpu or cuda)", d)
+	return b, nil
 }
+
+// NewBackend returns the CPU backend, with gomlxblas's kernels where they install.
+func NewBackend() (backends.Backend, error) { return gomlxbackend.New(CPU) }
+
+// Kernels says which kernels the CPU backend runs its matrix products with.
+func Kernels() string { return gomlxbackend.Kernels() }
+
+// catch runs fn and returns a GoMLX panic as an error.
+func catch(fn func()) error { return gomlxbackend.Catch(fn) }

@@ -5,30 +5,13 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/charisbench/charisbench/generators/gomlxblas"
 	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go CPU backend
-	. "github.com/gomlx/gomlx/pkg/core/graph"    //nolint:revive // GoMLX's graph DSL reads best unqualified
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
-
-// catch runs fn and returns a GoMLX panic (how it reports graph-building errors) as an error.
-func catch(fn func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if e, ok := r.(error); ok {
-				err = e
-			} else {
-				err = fmt.Errorf("%v", r)
-			}
-		}
-	}()
-	fn()
-	return nil
-}
 
 // LossMode selects the CFM mask μ.
 type LossMode string
@@ -38,34 +21,6 @@ const (
 	Masked LossMode = "masked" // μ = 1 on the target half only
 	Full   LossMode = "full"   // μ = 1 everywhere
 )
-
-// CPUBackendConfig is GoMLX's pure-Go backend. Its ops run sequentially: the default
-// parallel op execution was seen to deadlock here (workers waiting on a full pool from
-// inside DotGeneral), and the matmul kernels parallelise on their own.
-const CPUBackendConfig = "go:ops_sequential"
-
-// NewBackend returns the CPU backend, with gomlxblas's kernels where they install (see
-// Kernels).
-func NewBackend() (backends.Backend, error) {
-	_ = gomlxblas.Install() // on failure simplego keeps its own kernels; Kernels says why
-	var b backends.Backend
-	err := catch(func() {
-		var err error
-		if b, err = backends.NewWithConfig(CPUBackendConfig); err != nil {
-			panic(err)
-		}
-	})
-	return b, err
-}
-
-// Kernels says which kernels the CPU backend runs its matrix products and hot element-wise
-// ops with: gomlxblas's (and its sgemm), or simplego's own and why.
-func Kernels() string {
-	if err := gomlxblas.Install(); err != nil {
-		return err.Error()
-	}
-	return "gomlxblas fast paths, " + gomlxblas.Kernel
-}
 
 // Model is a flowdit model: its configuration, LoRA adapters (when fine-tuning) and
 // variables, on one backend.
