@@ -41,7 +41,7 @@ the manifest itself is malformed.`,
 			defer rt.Close()
 			checks := rt.Verify(m)
 			out := c.OutOrStdout()
-			fmt.Fprintf(out, "%s: %d encoders, ONNX Runtime %s on %s\n", m.Path(), len(checks), rt.Version(), rt.Device())
+			fmt.Fprintf(out, "%s: %d encoders, %s\n", m.Path(), len(checks), rt.Describe())
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ROLE\tNAME\tINPUT\tOUTPUT\tBATCH\tRESULT")
 			failed := 0

@@ -1,8 +1,11 @@
-// Package encoder runs the ONNX encoders of a model manifest through ONNX Runtime
-// (onnxruntime_go). It is the only charisbench package that imports onnxruntime_go.
+// Package encoder runs the ONNX encoders of a model manifest, through ONNX Runtime
+// (onnxruntime_go) or through GoMLX (the same ONNX files converted by onnx-gomlx, on the
+// pure-Go backend or XLA with a PJRT CUDA plugin). It is the only charisbench package that
+// imports onnxruntime_go or onnx-gomlx.
 //
-// A Runtime owns the process-wide ONNX Runtime environment and the execution device;
-// a Session wraps one encoder, created once and reused for every batch. Sessions read
+// A Runtime owns the engine (the process-wide ONNX Runtime environment, or a GoMLX
+// backend) and the execution device; a Session wraps one encoder, created once and reused
+// for every batch. Sessions read
 // input and output names and shapes from the model and check them against the manifest's
 // role before anything runs. Image encoders take decoded images and preprocess them
 // exactly as the manifest says (package preprocess); text encoders take prompts and
@@ -16,10 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 
+	"github.com/gomlx/gomlx/backends"
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/charisbench/charisbench/internal/gomlxbackend"
 )
 
 // LibraryEnv names the environment variable that points at a libonnxruntime build, for
@@ -40,25 +47,36 @@ const (
 	Auto Device = "auto"
 )
 
+// Engine is what runs the encoders' graphs.
+type Engine string
+
+// Engines: ONNX Runtime (the default), or GoMLX running the same files through onnx-gomlx.
+const (
+	ONNXRuntime Engine = "onnxruntime"
+	GoMLX       Engine = "gomlx"
+)
+
 // DefaultBatchSize is how many images or prompts go through an encoder at once.
 const DefaultBatchSize = 16
 
 // Options configure a Runtime. The zero value runs on the CPU with ONNX Runtime's default
 // thread count and DefaultBatchSize.
 type Options struct {
+	Engine    Engine       // onnxruntime (default) or gomlx
 	Library   string       // libonnxruntime path; empty: FindLibrary
 	Device    Device       // cpu (default), cuda or auto
 	GPU       int          // CUDA device id
-	Threads   int          // intra-op threads per session; 0: ONNX Runtime's default
+	Threads   int          // intra-op threads per session; 0: ONNX Runtime's default (ONNX Runtime only)
 	BatchSize int          // 0: DefaultBatchSize
 	Logger    *slog.Logger // nil: slog.Default()
 }
 
-// Runtime is an initialised ONNX Runtime on one device.
+// Runtime is an initialised engine on one device.
 type Runtime struct {
 	opt     Options
-	device  Device // CPU or CUDA, never Auto
-	library string
+	device  Device           // CPU or CUDA, never Auto
+	library string           // ONNX Runtime
+	backend backends.Backend // GoMLX
 }
 
 // The ONNX Runtime environment is global to the process: one library, shared by every
@@ -69,9 +87,12 @@ var env struct {
 	users   int
 }
 
-// Open loads ONNX Runtime and settles the device. Asking for CUDA where it is missing is
+// Open loads the engine and settles the device. Asking for CUDA where it is missing is
 // an error naming what is missing; Auto falls back to the CPU and logs why.
 func Open(opt Options) (*Runtime, error) {
+	if opt.Engine == "" {
+		opt.Engine = ONNXRuntime
+	}
 	if opt.Device == "" {
 		opt.Device = CPU
 	}
@@ -86,6 +107,13 @@ func Open(opt Options) (*Runtime, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	switch opt.Engine {
+	case GoMLX:
+		return openGoMLX(opt)
+	case ONNXRuntime:
+	default:
+		return nil, fmt.Errorf("unknown runtime %q (want onnxruntime or gomlx)", opt.Engine)
 	}
 	lib := opt.Library
 	if lib == "" {
@@ -135,8 +163,39 @@ func acquireEnv(lib string) error {
 	return nil
 }
 
-// Close releases the runtime; the environment goes when its last user closes.
+// openGoMLX opens GoMLX's backend for the device: the pure-Go one, or XLA with a PJRT CUDA
+// plugin (a missing plugin is an error naming PJRT_PLUGIN_LIBRARY_PATH; Auto falls back to
+// the CPU and logs why).
+func openGoMLX(opt Options) (*Runtime, error) {
+	if opt.GPU != 0 {
+		return nil, fmt.Errorf("--gpu %d: the gomlx runtime uses the PJRT plugin's first GPU (set CUDA_VISIBLE_DEVICES to choose)", opt.GPU)
+	}
+	rt := &Runtime{opt: opt, device: CPU}
+	if opt.Device != CPU {
+		b, err := gomlxbackend.New(gomlxbackend.CUDA)
+		switch {
+		case err == nil:
+			rt.device, rt.backend = CUDA, b
+			return rt, nil
+		case opt.Device == CUDA:
+			return nil, fmt.Errorf("encoders: %w", err)
+		}
+		opt.Logger.Warn("device auto: CUDA unavailable, running encoders on the CPU", "reason", err)
+	}
+	b, err := gomlxbackend.New(gomlxbackend.CPU)
+	if err != nil {
+		return nil, err
+	}
+	rt.backend = b
+	return rt, nil
+}
+
+// Close releases the runtime; ONNX Runtime's environment goes when its last user closes.
 func (rt *Runtime) Close() error {
+	if rt.backend != nil {
+		rt.backend.Finalize()
+		return nil
+	}
 	env.Lock()
 	defer env.Unlock()
 	env.users--
@@ -149,11 +208,44 @@ func (rt *Runtime) Close() error {
 // Device is where this runtime's sessions run: CPU or CUDA.
 func (rt *Runtime) Device() Device { return rt.device }
 
-// Library is the libonnxruntime in use.
+// Engine is what runs this runtime's sessions.
+func (rt *Runtime) Engine() Engine { return rt.opt.Engine }
+
+// Library is the libonnxruntime in use (empty on GoMLX).
 func (rt *Runtime) Library() string { return rt.library }
 
-// Version is the ONNX Runtime version string.
-func (rt *Runtime) Version() string { return ort.GetVersion() }
+// Describe names the engine, its version and the device, for logs and run summaries:
+// "onnxruntime 1.23.2 on cpu", "gomlx v0.26.0 (onnx-gomlx v0.3.4, xla) on cuda".
+func (rt *Runtime) Describe() string {
+	if rt.backend != nil {
+		return fmt.Sprintf("gomlx %s (onnx-gomlx %s, %s) on %s", moduleVersion("github.com/gomlx/gomlx"),
+			moduleVersion("github.com/gomlx/onnx-gomlx"), rt.backend.Name(), rt.device)
+	}
+	return fmt.Sprintf("onnxruntime %s on %s", ort.GetVersion(), rt.device)
+}
+
+// CacheTag is what cached embeddings of this runtime are keyed by besides the model:
+// empty for ONNX Runtime (on either device; keys from before the GoMLX runtime stay
+// valid), "gomlx-cpu" or "gomlx-cuda" otherwise, so that outputs of different engines
+// never mix in a cache.
+func (rt *Runtime) CacheTag() string {
+	if rt.backend != nil {
+		return "gomlx-" + string(rt.device)
+	}
+	return ""
+}
+
+// moduleVersion is the version of a dependency built into this binary.
+func moduleVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "(unknown version)"
+}
 
 // probeCUDA checks that the CUDA execution provider can be attached.
 func (rt *Runtime) probeCUDA() error {

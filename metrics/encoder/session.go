@@ -1,6 +1,7 @@
 package encoder
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -46,8 +47,7 @@ type Session struct {
 	spec     *charis.EncoderSpec
 	sha256   string
 	in, out  ort.InputOutputInfo
-	sess     *ort.DynamicAdvancedSession
-	runOpts  *ort.RunOptions // Interrupt sets its terminate flag
+	eng      engine
 	stopped  atomic.Bool
 	// outputChecked: an output's shape was checked against the role (sizes the file
 	// leaves to shape inference are known only then).
@@ -63,9 +63,17 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	if spec == nil {
 		return nil, fmt.Errorf("%s: no %s encoder declared", m.Path(), role)
 	}
-	// The graph's inputs and outputs are read while the file is hashed, in one pass.
+	// The graph's inputs and outputs are read while the file is hashed, in one pass; GoMLX
+	// also keeps the bytes it converts.
 	var ins, outs []ort.InputOutputInfo
+	var data []byte
 	path, err := m.CheckModel(spec, func(r io.Reader) (err error) {
+		if rt.backend != nil {
+			if data, err = io.ReadAll(r); err != nil {
+				return err
+			}
+			r = bytes.NewReader(data)
+		}
 		ins, outs, err = graphIO(r)
 		return err
 	})
@@ -89,21 +97,17 @@ func (rt *Runtime) Load(m *charis.ModelManifest, role charis.Role) (*Session, er
 	} else {
 		s.pixels = spec.PixelSpec()
 	}
-	so, err := rt.sessionOptions()
+	if rt.backend != nil {
+		s.eng, err = rt.loadGoMLX(data, s.in.Name, s.out.Name)
+	} else {
+		s.eng, err = rt.loadORT(path, s.in.Name, s.out.Name)
+	}
 	if err != nil {
-		return nil, err
+		return nil, m.Errorf(spec, "path", "creating a %s session for %s: %v", rt.opt.Engine, m.ModelPath(spec), err)
 	}
-	defer so.Destroy()
-	// ONNX Runtime reads the file itself: the model's bytes are not also held in Go's heap.
-	s.sess, err = ort.NewDynamicAdvancedSession(path, []string{s.in.Name}, []string{s.out.Name}, so)
-	if err != nil {
-		return nil, m.Errorf(spec, "path", "creating a session for %s: %v", m.ModelPath(spec), err)
-	}
-	if s.runOpts, err = ort.NewRunOptions(); err != nil {
-		s.sess.Destroy()
-		return nil, err
-	}
-	if s.undeclared() {
+	// GoMLX converts the graph on the first batch: one blank batch at load turns an op it
+	// cannot convert into an error naming the file, before any work.
+	if s.undeclared() || rt.backend != nil {
 		if err := s.dryRun(); err != nil {
 			s.Close()
 			return nil, err
@@ -120,7 +124,7 @@ var ErrInterrupted = errors.New("encoding interrupted")
 // call from any goroutine, more than once.
 func (s *Session) Interrupt() {
 	if !s.stopped.Swap(true) {
-		s.runOpts.Terminate()
+		s.eng.terminate()
 	}
 }
 
@@ -269,16 +273,22 @@ func (s *Session) checkTokens(tokens int) error {
 }
 
 // Close releases the session.
-func (s *Session) Close() error {
-	s.runOpts.Destroy()
-	return s.sess.Destroy()
-}
+func (s *Session) Close() error { return s.eng.close() }
 
 // Spec is the manifest entry this session runs.
 func (s *Session) Spec() *charis.EncoderSpec { return s.spec }
 
-// SHA256 is the hash of the model file, for caches and provenance.
+// SHA256 is the hash of the model file, for provenance.
 func (s *Session) SHA256() string { return s.sha256 }
+
+// CacheKey is what this session's outputs are cached under besides their input: the model
+// file's hash, and the engine where it is not ONNX Runtime (Runtime.CacheTag).
+func (s *Session) CacheKey() string {
+	if t := s.rt.CacheTag(); t != "" {
+		return s.sha256 + "@" + t
+	}
+	return s.sha256
+}
 
 // InputInfo and OutputInfo describe the model's tensors as ONNX Runtime reads them.
 func (s *Session) InputInfo() (name string, dims []int64) { return s.in.Name, s.in.Dimensions }
@@ -327,7 +337,7 @@ func (s *Session) EncodePixels(pxs []*image.RGBA) (*Tensor, error) {
 }
 
 // pixelBatch normalises a batch of equal-sized preprocessed images into [N, 3, H, W].
-func (s *Session) pixelBatch(pxs []*image.RGBA) (ort.Value, error) {
+func (s *Session) pixelBatch(pxs []*image.RGBA) (*batch, error) {
 	w, h := pxs[0].Rect.Dx(), pxs[0].Rect.Dy()
 	for i, px := range pxs[1:] {
 		if px.Rect.Dx() != w || px.Rect.Dy() != h {
@@ -341,7 +351,7 @@ func (s *Session) pixelBatch(pxs []*image.RGBA) (ort.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
 	}
-	return ort.NewTensor(ort.NewShape(int64(len(pxs)), 3, int64(h), int64(w)), data)
+	return &batch{shape: []int64{int64(len(pxs)), 3, int64(h), int64(w)}, f32: data}, nil
 }
 
 // parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the first error.
@@ -374,28 +384,22 @@ func (s *Session) EncodeTexts(texts []string) (*Tensor, error) {
 	ctx := s.spec.Text.ContextLength
 	var out *Tensor
 	for start := 0; start < len(texts); start += s.rt.opt.BatchSize {
-		batch := texts[start:min(start+s.rt.opt.BatchSize, len(texts))]
-		shape := ort.NewShape(int64(len(batch)), int64(ctx))
-		var input ort.Value
-		var err error
+		chunk := texts[start:min(start+s.rt.opt.BatchSize, len(texts))]
+		input := &batch{shape: []int64{int64(len(chunk)), int64(ctx)}}
 		if s.in.DataType == ort.TensorElementDataTypeInt32 {
-			ids := make([]int32, 0, len(batch)*ctx)
-			for _, t := range batch {
+			input.i32 = make([]int32, 0, len(chunk)*ctx)
+			for _, t := range chunk {
 				for _, id := range s.tok.Tokenize(t, ctx) {
-					ids = append(ids, int32(id))
+					input.i32 = append(input.i32, int32(id))
 				}
 			}
-			input, err = ort.NewTensor(shape, ids)
 		} else {
-			ids := make([]int64, 0, len(batch)*ctx)
-			for _, t := range batch {
-				ids = append(ids, s.tok.Tokenize(t, ctx)...)
+			input.i64 = make([]int64, 0, len(chunk)*ctx)
+			for _, t := range chunk {
+				input.i64 = append(input.i64, s.tok.Tokenize(t, ctx)...)
 			}
-			input, err = ort.NewTensor(shape, ids)
 		}
-		if err != nil {
-			return nil, err
-		}
+		var err error
 		if out, err = s.run(input, out); err != nil {
 			return nil, err
 		}
@@ -403,32 +407,26 @@ func (s *Session) EncodeTexts(texts []string) (*Tensor, error) {
 	return out, nil
 }
 
-// run feeds one batch, frees the input, and appends the output rows to acc.
-func (s *Session) run(input ort.Value, acc *Tensor) (*Tensor, error) {
-	defer input.Destroy()
-	outputs := []ort.Value{nil}
+// run feeds one batch and appends the output rows to acc.
+func (s *Session) run(input *batch, acc *Tensor) (*Tensor, error) {
 	if s.stopped.Load() {
 		return nil, ErrInterrupted
 	}
-	if err := s.sess.RunWithOptions([]ort.Value{input}, outputs, s.runOpts); err != nil {
+	dims, data, err := s.eng.run(input)
+	if err != nil {
 		if s.stopped.Load() {
 			return nil, ErrInterrupted
 		}
-		return nil, fmt.Errorf("%s: %w", s.spec.Name, err)
-	}
-	defer outputs[0].Destroy()
-	t, ok := outputs[0].(*ort.Tensor[float32])
-	if !ok {
-		return nil, fmt.Errorf("%s: output %s is %T, want a float32 tensor", s.spec.Name, s.out.Name, outputs[0])
+		return nil, fmt.Errorf("%s: output %s: %w", s.spec.Name, s.out.Name, err)
 	}
 	if !s.outputChecked.Load() {
-		if err := s.checkOutput(t.GetShape()); err != nil {
+		if err := s.checkOutput(dims); err != nil {
 			return nil, err
 		}
 		s.outputChecked.Store(true)
 	}
-	shape := make([]int, len(t.GetShape()))
-	for i, d := range t.GetShape() {
+	shape := make([]int, len(dims))
+	for i, d := range dims {
 		shape[i] = int(d)
 	}
 	if s.spec.Role == charis.RoleIdentity {
@@ -436,14 +434,13 @@ func (s *Session) run(input ort.Value, acc *Tensor) (*Tensor, error) {
 			return nil, err
 		}
 	}
-	data := t.GetData()
 	for _, v := range data {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%s: output %s holds %v", s.spec.Name, s.out.Name, v)
 		}
 	}
 	if acc == nil {
-		return &Tensor{Shape: shape, Data: append([]float32(nil), data...)}, nil
+		return &Tensor{Shape: shape, Data: data}, nil
 	}
 	acc.Shape[0] += shape[0]
 	acc.Data = append(acc.Data, data...)
