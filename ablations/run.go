@@ -299,6 +299,11 @@ func (r *variantRun) scoreKey() (string, error) {
 	for _, e := range r.models.Encoders {
 		shas = append(shas, e.SHA256)
 	}
+	if r.o.Runtime != nil {
+		if t := r.o.Runtime.CacheTag(); t != "" { // ONNX Runtime's keys stay as they were
+			shas = append(shas, t)
+		}
+	}
 	return hashOf("score-v1", gk, shas, r.metric.SHA256()), nil
 }
 

@@ -164,7 +164,11 @@ type Provenance struct {
 	MetricConfig     MetricConfig      `json:"metric_config"`
 	ModelsManifest   string            `json:"models_manifest"`
 	Encoders         map[string]string `json:"encoders"` // role -> sha256
-	ClassicScale     float64           `json:"classic_scale"`
+	// EncoderRuntime is the engine and device that ran the encoders ("onnxruntime 1.23.2 on
+	// cpu", "gomlx v0.26.0 (onnx-gomlx v0.3.4, xla) on cuda"); runs from before it was
+	// recorded leave it empty.
+	EncoderRuntime string  `json:"encoder_runtime,omitempty"`
+	ClassicScale   float64 `json:"classic_scale"`
 	// Calibrations are the lo/hi each calibrated axis used (ic, pa, td_spread), with the
 	// fit's provenance; Uncalibrated names the axes that ran on lo = 0, hi = 1.
 	Calibrations map[string]Calibration `json:"calibrations,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/internal/gomlxbackend"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
@@ -79,8 +80,9 @@ func newVersionCmd() *cobra.Command {
 	}
 }
 
-// runtimeFlags are the ONNX Runtime settings every encoder-running command takes.
+// runtimeFlags are the encoder runtime settings every encoder-running command takes.
 type runtimeFlags struct {
+	engine  string
 	device  string
 	gpu     int
 	threads int
@@ -90,9 +92,10 @@ type runtimeFlags struct {
 
 func (f *runtimeFlags) register(c *cobra.Command) {
 	fl := c.Flags()
+	fl.StringVar(&f.engine, "runtime", string(encoder.ONNXRuntime), "what runs the encoders: onnxruntime, or gomlx (the same ONNX files on GoMLX: its pure-Go backend on cpu, XLA with a PJRT CUDA plugin in $"+gomlxbackend.PluginEnv+" on cuda)")
 	fl.StringVar(&f.device, "device", "cpu", "where encoders run: cpu, cuda, or auto (cuda when available, else cpu)")
 	fl.IntVar(&f.gpu, "gpu", 0, "CUDA device id, with --device cuda or auto")
-	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: ONNX Runtime's default)")
+	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: ONNX Runtime's default; onnxruntime only)")
 	fl.IntVar(&f.batch, "batch", encoder.DefaultBatchSize, "images or prompts per encoder batch")
 	fl.StringVar(&f.library, "ort-lib", "", "libonnxruntime to load (default: $"+encoder.LibraryEnv+", then the one 'make ort' installs)")
 }
@@ -101,7 +104,7 @@ func (f *runtimeFlags) open() (*encoder.Runtime, error) {
 	if f.batch <= 0 {
 		return nil, fmt.Errorf("--batch must be positive, got %d", f.batch)
 	}
-	return encoder.Open(encoder.Options{Library: f.library, Device: encoder.Device(f.device), GPU: f.gpu,
+	return encoder.Open(encoder.Options{Engine: encoder.Engine(f.engine), Library: f.library, Device: encoder.Device(f.device), GPU: f.gpu,
 		Threads: f.threads, BatchSize: f.batch})
 }
 

@@ -167,6 +167,9 @@ func acquireEnv(lib string) error {
 // plugin (a missing plugin is an error naming PJRT_PLUGIN_LIBRARY_PATH; Auto falls back to
 // the CPU and logs why).
 func openGoMLX(opt Options) (*Runtime, error) {
+	if opt.Threads > 0 || opt.Library != "" {
+		return nil, errors.New("--threads and --ort-lib set up ONNX Runtime; the gomlx runtime uses every core (GOMAXPROCS) and no library")
+	}
 	if opt.GPU != 0 {
 		return nil, fmt.Errorf("--gpu %d: the gomlx runtime uses the PJRT plugin's first GPU (set CUDA_VISIBLE_DEVICES to choose)", opt.GPU)
 	}
@@ -233,6 +236,14 @@ func (rt *Runtime) CacheTag() string {
 		return "gomlx-" + string(rt.device)
 	}
 	return ""
+}
+
+// CacheKey is what outputs of the model with this sha256 are cached under on this runtime.
+func (rt *Runtime) CacheKey(sha256 string) string {
+	if t := rt.CacheTag(); t != "" {
+		return sha256 + "@" + t
+	}
+	return sha256
 }
 
 // moduleVersion is the version of a dependency built into this binary.

@@ -283,12 +283,7 @@ func (s *Session) SHA256() string { return s.sha256 }
 
 // CacheKey is what this session's outputs are cached under besides their input: the model
 // file's hash, and the engine where it is not ONNX Runtime (Runtime.CacheTag).
-func (s *Session) CacheKey() string {
-	if t := s.rt.CacheTag(); t != "" {
-		return s.sha256 + "@" + t
-	}
-	return s.sha256
-}
+func (s *Session) CacheKey() string { return s.rt.CacheKey(s.sha256) }
 
 // InputInfo and OutputInfo describe the model's tensors as ONNX Runtime reads them.
 func (s *Session) InputInfo() (name string, dims []int64) { return s.in.Name, s.in.Dimensions }

@@ -71,7 +71,7 @@ func (sc *scorer) storeRecord(key string, r *record) {
 func (sc *scorer) rows(s *encoder.Session, hashes []string, pxs []*image.RGBA) ([][]float32, []int, error) {
 	out := make([][]float32, len(hashes))
 	var shape []int
-	keyOf := func(h string) string { return h + "|" + s.SHA256() + "|" + s.Pixels().ID() }
+	keyOf := func(h string) string { return h + "|" + s.CacheKey() + "|" + s.Pixels().ID() }
 	var missIdx []int
 	var missPx []*image.RGBA
 	seen := map[string]int{} // first position of each hash among the misses
@@ -141,7 +141,9 @@ func decodeRow(b []byte) ([]float32, []int, error) {
 // across variants).
 func (sc *scorer) texts(texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
-	key := func(t string) string { return sha([]byte(t)) + "|" + sc.encShas[string(charis.RoleCLIPText)] + "|text" }
+	key := func(t string) string {
+		return sha([]byte(t)) + "|" + sc.opt.Runtime.CacheKey(sc.encShas[string(charis.RoleCLIPText)]) + "|text"
+	}
 	vecs := map[string][]float32{}
 	var miss []string
 	for _, t := range texts {

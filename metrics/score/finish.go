@@ -127,7 +127,7 @@ func (sc *scorer) finish(w *work) (*charis.Summary, error) {
 func (sc *scorer) provenance() charis.Provenance {
 	p := charis.Provenance{Version: charis.Version, Commit: charis.Commit(), Manifest: absPath(sc.opt.Manifest),
 		ManifestSHA256: sc.manifestH, MetricConfigHash: sc.opt.Config.SHA256(), MetricConfig: sc.opt.Config,
-		ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, ClassicScale: sc.opt.ClassicScale, Shard: sc.opt.Shard,
+		ModelsManifest: sc.opt.Models.Path(), Encoders: sc.encShas, EncoderRuntime: sc.opt.Runtime.Describe(), ClassicScale: sc.opt.ClassicScale, Shard: sc.opt.Shard,
 		JPEGDecoder: turbojpeg.Name, WebPDecoder: libwebp.Name}
 	if sc.opt.Config.Version >= charis.MetricV2 {
 		p.Calibrations = map[string]charis.Calibration{}

@@ -65,7 +65,7 @@ func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path s
 		}
 	}
 	slices.Sort(subjects)
-	keyOf := func(h string) string { return h + "|" + id.SHA256() + "|" + id.Pixels().ID() }
+	keyOf := func(h string) string { return h + "|" + id.CacheKey() + "|" + id.Pixels().ID() }
 	// embed returns the CLS token of each readable image (nil for one that is not, or an
 	// error when strict).
 	embed := func(paths []string, strict bool) ([][]float32, error) {

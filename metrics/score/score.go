@@ -256,7 +256,7 @@ func (sc *scorer) sessions() error {
 // once per run.
 func (sc *scorer) setupHash() string {
 	h := sha256.New()
-	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name, libwebp.Name)
+	fmt.Fprintln(h, sc.opt.Config.SHA256(), sc.opt.ClassicScale, sc.opt.MaxPixels, turbojpeg.Name, libwebp.Name, sc.opt.Runtime.CacheTag())
 	if j := sc.opt.Judge; j != nil {
 		fmt.Fprintln(h, "judge", j.Backend.Name(), j.Backend.Model(), judge.Protocol, j.KB.Digest(), j.Class)
 	}
