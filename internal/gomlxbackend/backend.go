@@ -6,6 +6,9 @@ package gomlxbackend
 import (
 	"fmt"
 	"os"
+	"sync"
+
+	"github.com/gomlx/go-xla/pkg/pjrt"
 
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go CPU backend
@@ -32,9 +35,19 @@ const PluginEnv = "PJRT_PLUGIN_LIBRARY_PATH"
 // DotGeneral), and the matmul kernels parallelise on their own.
 const CPUConfig = "go:ops_sequential"
 
+// cuda is the process's one CUDA backend: flowdit and the encoders of one run share it.
+var cuda struct {
+	sync.Mutex
+	b backends.Backend
+}
+
 // New returns the backend of a device. CUDA needs a PJRT CUDA plugin already on the
 // machine: nothing is downloaded, and a missing plugin is an error that says where to put
 // one, never a silent fall-back to the CPU.
+//
+// The CUDA backend is created once per process and lives as long as it. It takes GPU memory
+// as it needs it instead of XLA's default of preallocating most of the GPU, so that the
+// shards of a grid, or scoring beside a generator, can share one GPU.
 func New(d Device) (backends.Backend, error) {
 	var b backends.Backend
 	switch d {
@@ -48,18 +61,25 @@ func New(d Device) (backends.Backend, error) {
 		})
 		return b, err
 	case CUDA:
+		cuda.Lock()
+		defer cuda.Unlock()
+		if cuda.b != nil {
+			return cuda.b, nil
+		}
 		xla.EnableAutoInstall(false)
 		err := Catch(func() {
-			var err error
-			if b, err = xla.New("cuda"); err != nil {
+			xb, err := xla.NewWithOptions("cuda", pjrt.NamedValuesMap{"preallocate": false})
+			if err != nil {
 				panic(err)
 			}
+			b = xb
 		})
 		if err != nil {
 			return nil, fmt.Errorf("--device cuda needs GoMLX's XLA backend with a PJRT CUDA plugin "+
 				"(pjrt_c_api_cuda_plugin.so, e.g. from a JAX CUDA install) in $%s (now %q) and a visible GPU: %v",
 				PluginEnv, os.Getenv(PluginEnv), err)
 		}
+		cuda.b = b
 		return b, nil
 	}
 	return nil, fmt.Errorf("unknown device %q (want cpu or cuda)", d)

@@ -195,8 +195,7 @@ func openGoMLX(opt Options) (*Runtime, error) {
 
 // Close releases the runtime; ONNX Runtime's environment goes when its last user closes.
 func (rt *Runtime) Close() error {
-	if rt.backend != nil {
-		rt.backend.Finalize()
+	if rt.backend != nil { // GoMLX's backends live as long as the process (see gomlxbackend.New)
 		return nil
 	}
 	env.Lock()
