@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -127,7 +128,8 @@ func Run(ctx context.Context, f *File, o Options) (*Result, error) {
 			res.Variants = append(res.Variants, v.Name)
 		}
 	}
-	if (o.Only == "" || o.Only == StageScore) && o.Shards <= 1 {
+	// The ground truth is scored once: by the run, or by its first shard (Merge copies it).
+	if (o.Only == "" || o.Only == StageScore) && (o.Shards <= 1 || o.Shard == 0) {
 		if err := scoreGroundTruth(ctx, out, bench, models, metric, o); err != nil {
 			return nil, fmt.Errorf("scoring the ground truth: %w", err)
 		}
@@ -497,8 +499,9 @@ func hashOf(values ...any) string {
 	return hex.EncodeToString(s[:])
 }
 
-// Merge copies the scored runs of shard run folders into the file's run folder and writes
-// the report over all variants. Every variant must be scored in exactly one shard.
+// Merge copies the scored runs of shard run folders, and the ground truth the first shard
+// scored, into the file's run folder and writes the report over all variants. Every variant
+// must be scored in exactly one shard.
 func Merge(f *File, shards []string) (*Result, error) {
 	all, err := f.Expand()
 	if err != nil {
@@ -515,19 +518,66 @@ func Merge(f *File, shards []string) (*Result, error) {
 		if len(found) != 1 {
 			return nil, fmt.Errorf("variant %s is scored in %d of the shard folders %v (want exactly 1)", v.Name, len(found), shards)
 		}
-		src, dst := filepath.Join(found[0], "variants", v.Name, "run"), filepath.Join(out, "variants", v.Name, "run")
-		if filepath.Clean(src) == filepath.Clean(dst) {
-			continue
-		}
-		if err := copyDir(src, dst); err != nil {
+		src, dst := filepath.Join(found[0], "variants", v.Name), filepath.Join(out, "variants", v.Name)
+		if err := copyScored(src, dst, filepath.Join("generated", "manifest.jsonl")); err != nil {
 			return nil, err
 		}
+	}
+	// The ground truth the first shard scored, where it has one.
+	for _, s := range shards {
+		src := filepath.Join(s, GroundTruth)
+		if _, err := os.Stat(filepath.Join(src, "run", charis.SummaryFile)); err != nil {
+			continue
+		}
+		if err := copyScored(src, filepath.Join(out, GroundTruth), "manifest.jsonl"); err != nil {
+			return nil, err
+		}
+		break
 	}
 	tables, err := WriteReport(out, all)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Out: out, Report: filepath.Join(out, "report"), Tables: tables}, nil
+}
+
+// copyScored copies a shard's scored run (src/run) and the manifest it scored (src/manifest,
+// where there is one, its paths made absolute so that the evidence tables and the contact
+// sheet still find the shard's images) into dst.
+func copyScored(src, dst, manifest string) error {
+	if filepath.Clean(src) == filepath.Clean(dst) {
+		return nil
+	}
+	if err := copyDir(filepath.Join(src, "run"), filepath.Join(dst, "run")); err != nil {
+		return err
+	}
+	from := filepath.Join(src, manifest)
+	samples, err := charis.ReadManifest(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		a, err := filepath.Abs(charis.Resolve(from, p))
+		if err != nil {
+			return p
+		}
+		return a
+	}
+	for i := range samples {
+		s := &samples[i]
+		s.Reference, s.ReferenceMask, s.Generated, s.GeneratedMask = abs(s.Reference), abs(s.ReferenceMask), abs(s.Generated), abs(s.GeneratedMask)
+	}
+	to := filepath.Join(dst, manifest)
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return charis.WriteAtomic(to, func(f *os.File) error { return charis.WriteSamples(f, samples) })
 }
 
 func copyDir(src, dst string) error {

@@ -183,6 +183,23 @@ func TestShardsAndMerge(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(res.Report, "paper_main.md")); err != nil {
 		t.Fatal(err)
 	}
+	// The first shard scored the ground truth, and the evidence of the merged run shows it,
+	// with the variants' images found through their shards (SSIM and the contact sheet).
+	evidence, err := os.ReadFile(filepath.Join(res.Report, "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(evidence), "| "+GroundTruth+" |") {
+		t.Fatalf("the merged evidence has no ground truth:\n%s", evidence)
+	}
+	for _, line := range strings.Split(string(evidence), "\n") {
+		if strings.HasPrefix(line, "| masked") && strings.Count(line, "| – |") > 2 {
+			t.Errorf("a merged variant lost its images: %s", line)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(res.Report, "contact_sheet.png")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestBenchmarkKeyNamesEncoders: a charis-world benchmark built by a charisbench with other
