@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort codecs blas torch slurm test lint demo bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort codecs blas torch slurm test test-gpu-check lint demo demo-gpu bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
@@ -49,13 +49,27 @@ torch:
 slurm:
 	scripts/need-debs.sh "Slurm and munge" "command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged" slurmctld slurmd slurm-client munge
 
-test: ort lint torch slurm
+test: ort lint torch slurm test-gpu-check
 	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
 	$(GO) test -tags noturbojpeg,nolibwebp ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG and WebP fallbacks
 	$(GO) test -tags noblas ./internal/gomlxblas/                       # the pure-Go sgemm fallback
 
 demo: ort build
 	scripts/demo.sh $(BIN) out/demo
+
+# The GPU check (scripts/gpu-check.sh) on this machine's CPU at toy sizes: every part runs
+# and leaves its results (make test runs it; the real check needs a CUDA GPU).
+GPU_CHECK_CPU := out/gpu-check-cpu
+test-gpu-check: ort build torch
+	rm -rf $(GPU_CHECK_CPU)
+	CHECK_DEVICE=cpu PYTHON=$(PY) scripts/gpu-check.sh $(BIN) $(GPU_CHECK_CPU) > /dev/null
+	grep -q '^| ground_truth' $(GPU_CHECK_CPU)/grid.md && test -s $(GPU_CHECK_CPU)/contact_sheet.png
+	grep -q '^PASS' $(GPU_CHECK_CPU)/parity.txt && grep -q charisbench-gomlx-cpu $(GPU_CHECK_CPU)/encoders.jsonl
+
+# The GPU grid (examples/ablations-gpu.yaml) on a machine with a CUDA GPU and a JAX CUDA
+# install (its PJRT plugin): the Small base, six variants as six shards at once, the report.
+demo-gpu: ort build
+	PARTS=grid scripts/gpu-check.sh $(BIN) out/gpu
 
 # Throughput benchmarks: decode + preprocess and encoder batches (images/s) on the CPU, and
 # scoring (samples/s) with a cold and a warm cache side by side.

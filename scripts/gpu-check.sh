@@ -31,7 +31,7 @@ fail() { log "FAILED: $*"; failed=1; }
 if [ "$dev" = cuda ]; then
   # Sizes of the real check. Base: ~45 steps/s on an H200 at batch 8 (docs/flowdit.md).
   bench_batch=64 bench_s=5 roles=identity,clip_image peers=torch-cuda,onnxruntime-cpu
-  base_size=small base_steps=3000 base_batch=32
+  base_size=small base_steps=2000 base_batch=32
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   plugin=$(find / \( -name 'pjrt_c_api_cuda_plugin.so' -o -name 'xla_cuda_plugin.so' \) -not -path '/proc/*' 2>/dev/null | head -n 1)
   [ -n "$plugin" ] || { echo "no PJRT CUDA plugin on this machine"; exit 1; }
@@ -115,8 +115,11 @@ for x, y in zip(a, b):
         worst[k] = max(worst.get(k, 0), v)
 print(f"{len(a)} samples, gomlx vs onnxruntime (cpu), worst |difference|: " +
       ", ".join(f"{k} {v:.2e}" for k, v in sorted(worst.items())))
-print("PASS" if max(worst.values()) <= 1e-3 else "FAIL: over 1e-3")
+ok = max(worst.values()) <= 1e-3
+print("PASS" if ok else "FAIL: over 1e-3")
+sys.exit(0 if ok else 1)
 PY
+  [ $? = 0 ] || fail "parity"
   log "parity: $(took "$t0") s"
 fi
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,7 @@ func newModelsCmd() *cobra.Command {
 		Use:   "models",
 		Short: "Inspect and verify model manifests",
 	}
-	c.AddCommand(newModelsVerifyCmd())
+	c.AddCommand(newModelsVerifyCmd(), newModelsBenchCmd())
 	return c
 }
 
@@ -65,6 +66,100 @@ the manifest itself is malformed.`,
 			return nil
 		},
 	}
+	rf.register(c)
+	return c
+}
+
+func newModelsBenchCmd() *cobra.Command {
+	var (
+		rf      runtimeFlags
+		roles   []string
+		seconds float64
+		asJSON  bool
+	)
+	c := &cobra.Command{
+		Use:   "bench MANIFEST",
+		Short: "Time each encoder of a model manifest: inputs per second at the batch size",
+		Long: `Time each encoder of a model manifest on the chosen runtime and device: one batch to
+compile and warm up (its time is shown apart), then full batches of --batch synthetic,
+already preprocessed images (or prompts) for --seconds. Compare runtimes and devices with
+the same manifest, e.g. --runtime gomlx --device cuda against the default ONNX Runtime.`,
+		Example: `  charisbench models bench testdata/models/models.yaml
+  charisbench models bench models.yaml --runtime gomlx --device cuda --batch 64 --roles identity,clip_image`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if seconds <= 0 {
+				return fmt.Errorf("--seconds must be positive, got %g", seconds)
+			}
+			m, err := charis.LoadModelManifest(args[0])
+			if err != nil {
+				return err
+			}
+			var want []charis.Role
+			for _, r := range roles {
+				if m.Encoder(charis.Role(r)) == nil {
+					return fmt.Errorf("--roles: %s has no %q encoder", args[0], r)
+				}
+				want = append(want, charis.Role(r))
+			}
+			rt, err := rf.open()
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			speeds := rt.Bench(m, want, time.Duration(seconds*float64(time.Second)))
+			out := c.OutOrStdout()
+			failed := 0
+			for _, sp := range speeds {
+				if sp.Err != nil {
+					failed++
+				}
+			}
+			if asJSON {
+				type row struct {
+					Name      string  `json:"name"`
+					Role      string  `json:"role"`
+					Runtime   string  `json:"runtime"`
+					Batch     int     `json:"batch"`
+					First     float64 `json:"first_batch_s"`
+					Batches   int     `json:"batches"`
+					PerSecond float64 `json:"per_second"`
+					Error     string  `json:"error,omitempty"`
+				}
+				rows := []row{}
+				for _, sp := range speeds {
+					r := row{sp.Name, sp.Role, rt.Describe(), sp.Batch, sp.First, sp.Batches, sp.PerSecond, ""}
+					if sp.Err != nil {
+						r.Error = sp.Err.Error()
+					}
+					rows = append(rows, r)
+				}
+				if err := printJSON(out, rows); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(out, "%s: %s\n", m.Path(), rt.Describe())
+				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ROLE\tNAME\tBATCH\tFIRST BATCH\tTIMED BATCHES\tPER SECOND")
+				for _, sp := range speeds {
+					if sp.Err != nil {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t\t\tFAIL: %v\n", sp.Role, sp.Name, sp.Batch, sp.Err)
+						continue
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%.2fs\t%d\t%.1f\n", sp.Role, sp.Name, sp.Batch, sp.First, sp.Batches, sp.PerSecond)
+				}
+				tw.Flush()
+			}
+			if failed > 0 {
+				return checkFailed{fmt.Errorf("%d of %d encoders failed", failed, len(speeds))}
+			}
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringSliceVar(&roles, "roles", nil, "time only these roles (comma-separated; default: every encoder)")
+	fl.Float64Var(&seconds, "seconds", 5, "how long to time each encoder after its first batch")
+	fl.BoolVar(&asJSON, "json", false, "print JSON rows instead of a table")
 	rf.register(c)
 	return c
 }

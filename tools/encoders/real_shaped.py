@@ -10,7 +10,7 @@ are random (seeded), the sizes real:
 About 690 MB of ONNX. The same classes, built with the same seed, are the PyTorch side of
 the benchmark (tools/bench/torch_score.py). Needs Debian's python3-torch (1.13):
 
-    /usr/bin/python3 tools/encoders/real_shaped.py --out out/bench-score/models
+    /usr/bin/python3 tools/encoders/real_shaped.py --out out/bench-score/models [--roles identity,clip_image]
 """
 import argparse
 import os
@@ -33,7 +33,10 @@ def models():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--roles", default="identity,clip_image,clip_text",
+                    help="the encoders to write, comma-separated (the GPU check needs only the image ones)")
     args = ap.parse_args()
+    roles = args.roles.split(",")
     os.makedirs(args.out, exist_ok=True)
     ms = models()
     img = torch.zeros(2, 3, 224, 224)
@@ -50,6 +53,8 @@ def main():
     lines = ["# Random-weight encoders of the real shapes (tools/encoders/real_shaped.py), for benchmarks only.",
              "version: 1", "encoders:"]
     for role, example, inputs, outputs, extra in specs:
+        if role not in roles:
+            continue
         path = os.path.join(args.out, role + ".onnx")
         export(ms[role], example, path, inputs, outputs)
         lines += [f"  - name: shaped-{role}", f"    role: {role}", f"    path: {role}.onnx",

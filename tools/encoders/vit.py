@@ -1,6 +1,8 @@
 """Small transformer encoders shared by the tiny test encoders (tiny.py) and the encoders
 trained for charis-world. Written with plain matmuls so torch.onnx.export (torch 1.13)
 produces opset-14 graphs that ONNX Runtime runs on any build."""
+import inspect
+
 import torch
 from torch import nn
 
@@ -79,6 +81,9 @@ class TextTransformer(nn.Module):
 def export(model, example, path, inputs, outputs):
     """Exports with a dynamic batch axis (axis 0 of every input and output)."""
     axes = {name: {0: "batch"} for name in inputs + outputs}
+    # Newer PyTorch defaults to its dynamo exporter, whose graphs differ: keep the TorchScript
+    # one, which Debian's 1.13 has, so every machine writes the same kind of graph.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(model, example, path, input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=14, do_constant_folding=True)
+                          dynamic_axes=axes, opset_version=14, do_constant_folding=True, **legacy)
