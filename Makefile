@@ -127,6 +127,7 @@ fixtures:
 	$(PY) tools/fixtures/make_resize_goldens.py
 	$(PY) tools/fixtures/make_ssim_goldens.py
 	$(PY) tools/encoders/tiny.py
+	$(PY) tools/fixtures/make_lowering_models.py
 
 clean:
 	rm -rf bin out
