@@ -559,16 +559,7 @@ func copyScored(src, dst, manifest string) error {
 	if err != nil {
 		return err
 	}
-	abs := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		a, err := filepath.Abs(charis.Resolve(from, p))
-		if err != nil {
-			return p
-		}
-		return a
-	}
+	abs := func(p string) string { return charis.ResolveAbs(from, p) }
 	for i := range samples {
 		s := &samples[i]
 		s.Reference, s.ReferenceMask, s.Generated, s.GeneratedMask = abs(s.Reference), abs(s.ReferenceMask), abs(s.Generated), abs(s.GeneratedMask)

@@ -191,6 +191,19 @@ func Resolve(manifest, p string) string {
 	return filepath.Join(filepath.Dir(manifest), p)
 }
 
+// ResolveAbs is Resolve made absolute, for a manifest written elsewhere that must still find
+// the files ("" stays ""; p as resolved where the working folder cannot be read).
+func ResolveAbs(manifest, p string) string {
+	if p == "" {
+		return ""
+	}
+	a, err := filepath.Abs(Resolve(manifest, p))
+	if err != nil {
+		return Resolve(manifest, p)
+	}
+	return a
+}
+
 // ReadSampleFile reads a file a manifest row names (rel, resolved against the manifest;
 // field names it in errors). Only a regular file of at most maxBytes is opened: a device
 // (/dev/zero), a FIFO or a socket would read without end or block for good, so it is an

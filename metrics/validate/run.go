@@ -121,7 +121,7 @@ func StripMasks(manifest string, rows []charis.Sample, dir string) (string, bool
 	}
 	out := make([]charis.Sample, len(rows))
 	for i, s := range rows {
-		s.Reference, s.Generated = absTo(manifest, s.Reference), absTo(manifest, s.Generated)
+		s.Reference, s.Generated = charis.ResolveAbs(manifest, s.Reference), charis.ResolveAbs(manifest, s.Generated)
 		s.ReferenceMask, s.GeneratedMask = "", ""
 		out[i] = s
 	}
@@ -130,18 +130,6 @@ func StripMasks(manifest string, rows []charis.Sample, dir string) (string, bool
 	}
 	path := filepath.Join(dir, "manifest.jsonl")
 	return path, true, charis.WriteAtomic(path, func(f *os.File) error { return charis.WriteSamples(f, out) })
-}
-
-// absTo makes a path of a manifest row absolute ("" stays "").
-func absTo(manifest, p string) string {
-	if p == "" {
-		return ""
-	}
-	a, err := filepath.Abs(charis.Resolve(manifest, p))
-	if err != nil {
-		return p
-	}
-	return a
 }
 
 func hasFamilies(samples []charis.Sample) bool {
@@ -199,7 +187,7 @@ func BuildFamilies(manifest string, all []charis.Sample, variant, dir string, st
 	for i, s := range subjects {
 		next[s] = subjects[(i+1)%len(subjects)]
 	}
-	abs := func(p string) string { return absTo(manifest, p) }
+	abs := func(p string) string { return charis.ResolveAbs(manifest, p) }
 	var out []charis.Sample
 	for _, s := range rows {
 		s.Reference, s.Generated, s.ReferenceMask, s.GeneratedMask = abs(s.Reference), abs(s.Generated), abs(s.ReferenceMask), abs(s.GeneratedMask)
