@@ -7,7 +7,6 @@ package ablations
 import (
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/generators/flowdit"
 )
 
@@ -235,9 +235,9 @@ func knownKeys() string {
 
 // Load reads and validates an ablations file. Errors name the file, line and field.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read("ablations file", path, readfile.MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("ablations: %w", err)
+		return nil, err
 	}
 	f := &File{path: path}
 	if f.doc, err = charis.ParseYAML(path, data, f); err != nil {

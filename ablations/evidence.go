@@ -12,6 +12,7 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/score"
 	"github.com/charisbench/charisbench/metrics/ssim"
@@ -51,7 +52,7 @@ func writeEvidence(out, dir string, vs []Variant) ([]string, error) {
 			return err
 		}
 		row := &evidenceRow{name: name, run: r, dir: filepath.Dir(manifest)}
-		data, err := os.ReadFile(filepath.Join(runDir, RetrievalFile))
+		data, err := readfile.Read("identity retrieval", filepath.Join(runDir, RetrievalFile), readfile.MaxStateBytes)
 		if err == nil {
 			var ret map[string]score.Retrieval
 			if err := json.Unmarshal(data, &ret); err != nil {

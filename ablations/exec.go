@@ -3,17 +3,17 @@ package ablations
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/charis/world"
 	"github.com/charisbench/charisbench/generators/external"
 )
@@ -246,8 +246,8 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 // readJournal reads the answered requests; a torn last line (a kill mid-write) is ignored.
 func readJournal(path string) (map[string]journalEntry, error) {
 	done := map[string]journalEntry{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	f, err := readfile.Open("generation journal", path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return done, nil
 	}
 	if err != nil {
@@ -267,12 +267,6 @@ func readJournal(path string) (map[string]journalEntry, error) {
 
 // fileSHA hashes a file's bytes ("" when it cannot be read: the request then fails there).
 func fileSHA(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	h := sha256.New()
-	io.Copy(h, f)
-	return fmt.Sprintf("%x", h.Sum(nil))
+	h, _ := readfile.SHA256("file", path)
+	return h
 }

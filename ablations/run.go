@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/charis/world"
 	"github.com/charisbench/charisbench/generators/flowdit"
 	"github.com/charisbench/charisbench/metrics/cache"
@@ -262,7 +263,7 @@ func (r *variantRun) trainKey() (string, error) {
 	if g.Kind != KindFlowdit {
 		return hashOf("no-train", g.Kind), nil
 	}
-	info, err := os.ReadFile(filepath.Join(r.f.Resolve(g.Base), "checkpoint.json"))
+	info, err := readfile.Read("base checkpoint", filepath.Join(r.f.Resolve(g.Base), "checkpoint.json"), readfile.MaxStateBytes)
 	if err != nil {
 		return "", fmt.Errorf("base checkpoint: %w", err)
 	}
@@ -364,7 +365,7 @@ const RetrievalFile = "retrieval.json"
 // scoreInto scores manifest into dir, measures its identity retrieval, and marks dir done
 // with key. Scoring resumes inside its folder (work.jsonl); a folder of other inputs restarts.
 func scoreInto(ctx context.Context, manifest, dir, key string, models *charis.ModelManifest, metric charis.MetricConfig, o Options) error {
-	prev, _ := os.ReadFile(filepath.Join(dir, keyFile))
+	prev, _ := readfile.Read("stage key", filepath.Join(dir, keyFile), readfile.MaxStateBytes)
 	_, err := score.Run(ctx, score.Options{Manifest: manifest, Models: models, Config: metric, Out: dir,
 		Runtime: o.Runtime, Cache: o.Cache, Log: o.Log, Restart: len(prev) > 0 && string(prev) != key})
 	if err != nil {
@@ -453,7 +454,7 @@ const keyFile = "key"
 
 // keyMatches reports whether dir holds a finished stage output made from key.
 func keyMatches(dir, key string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, keyFile))
+	b, err := readfile.Read("stage key", filepath.Join(dir, keyFile), readfile.MaxStateBytes)
 	return err == nil && string(b) == key
 }
 

@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Axis names, in CHARIS order; they key per-sample results and summaries.
@@ -191,9 +192,9 @@ func LoadMetricConfig(path string) (MetricConfig, error) {
 	if path == "" {
 		return c, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read("metric config", path, readfile.MaxConfigBytes)
 	if err != nil {
-		return c, fmt.Errorf("metric config: %w", err)
+		return c, err
 	}
 	doc, err := ParseYAML(path, data, &c) // over the latest defaults: reads the version and the lines
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/charisbench/charisbench/charis/clip"
 	"github.com/charisbench/charisbench/charis/preprocess"
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Role is what an encoder does for the metric.
@@ -126,9 +127,9 @@ type CalibrationFit struct {
 // LoadModelManifest reads and validates a model manifest. Errors are *FieldError naming
 // the file, line and field; files are not opened (see VerifyFile).
 func LoadModelManifest(path string) (*ModelManifest, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read("model manifest", path, readfile.MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("model manifest: %w", err)
+		return nil, err
 	}
 	m := &ModelManifest{path: path}
 	if m.doc, err = ParseYAML(path, data, m); err != nil {
@@ -177,9 +178,9 @@ func (e *EncoderSpec) field(f string) string {
 // this check and the session's own read is not detected.
 func (m *ModelManifest) CheckModel(e *EncoderSpec, scan func(io.Reader) error) (string, error) {
 	p := m.ModelPath(e)
-	f, err := os.Open(p)
+	f, err := readfile.Open("model", p)
 	if err != nil {
-		return "", m.Errorf(e, "path", "cannot read model: %v", err)
+		return "", m.Errorf(e, "path", "cannot read %v", err)
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -208,9 +209,9 @@ func (m *ModelManifest) Tokenizer(e *EncoderSpec) (*clip.Tokenizer, error) {
 		return clip.Default()
 	}
 	p := m.resolve(e.Text.Vocab)
-	f, err := os.Open(p)
+	f, err := readfile.Open("vocabulary", p)
 	if err != nil {
-		return nil, m.Errorf(e, "text.vocab", "cannot read vocabulary: %v", err)
+		return nil, m.Errorf(e, "text.vocab", "cannot read %v", err)
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -403,9 +404,9 @@ func isSHA256(s string) bool {
 // role replaced; everything else (comments, order, other encoders) stays as written. The
 // result is read back and validated.
 func (m *ModelManifest) WriteCalibrations(cals map[Role]Calibration) (*ModelManifest, error) {
-	data, err := os.ReadFile(m.path)
+	data, err := readfile.Read("model manifest", m.path, readfile.MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("model manifest: %w", err)
+		return nil, err
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Run is a scored run folder read back: what `charisbench score` wrote.
@@ -23,9 +24,9 @@ type Run struct {
 func ReadRun(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
 	sumPath := filepath.Join(dir, SummaryFile)
-	data, err := os.ReadFile(sumPath)
+	data, err := readfile.Read("scored run's summary", sumPath, readfile.MaxStateBytes)
 	if err != nil {
-		return nil, fmt.Errorf("scored run: %w", err)
+		return nil, err
 	}
 	if err := json.Unmarshal(data, &r.Summary); err != nil {
 		return nil, &FieldError{File: sumPath, Msg: "not a summary: " + err.Error()}
@@ -34,9 +35,9 @@ func ReadRun(dir string) (*Run, error) {
 		return nil, &FieldError{File: sumPath, Field: "variants", Msg: "no variants"}
 	}
 	path := filepath.Join(dir, SamplesFile)
-	f, err := os.Open(path)
+	f, err := readfile.Open("scored run's samples", path)
 	if err != nil {
-		return nil, fmt.Errorf("scored run: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

@@ -5,14 +5,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Sample is one row of a sample manifest (JSON lines): a reference image, a prompt, and
@@ -65,9 +65,9 @@ func ReadManifest(path string) ([]Sample, error) {
 // ReadSamplesCSV reads a CSV manifest whose header names the columns: id, subject,
 // variant, reference, generated (required), prompt, reference_mask, generated_mask.
 func ReadSamplesCSV(path string) ([]Sample, error) {
-	f, err := os.Open(path)
+	f, err := readfile.Open("sample manifest", path)
 	if err != nil {
-		return nil, fmt.Errorf("sample manifest: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
@@ -111,9 +111,9 @@ func ReadSamplesCSV(path string) ([]Sample, error) {
 // ReadSamples reads a JSON-lines sample manifest. Every row needs id, subject, variant,
 // reference, prompt and generated; ids are unique. Errors name the file and line.
 func ReadSamples(path string) ([]Sample, error) {
-	f, err := os.Open(path)
+	f, err := readfile.Open("sample manifest", path)
 	if err != nil {
-		return nil, fmt.Errorf("sample manifest: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	var out []Sample
@@ -210,14 +210,10 @@ func ResolveAbs(manifest, p string) string {
 // error before any read.
 func ReadSampleFile(manifest, field, rel string, maxBytes int64) ([]byte, error) {
 	path := Resolve(manifest, rel)
-	st, err := os.Stat(path)
+	st, why := readfile.Stat(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%s: %s: file not found", field, rel)
-	case err != nil:
-		return nil, fmt.Errorf("%s: %s: %v", field, rel, err)
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%s: %s is not a regular file (%s)", field, rel, st.Mode().Type())
+	case why != nil:
+		return nil, fmt.Errorf("%s: %s%w", field, rel, why)
 	case st.Size() > maxBytes:
 		return nil, fmt.Errorf("%s: %s is %d bytes, over the limit of %d (--max-file-mb)", field, rel, st.Size(), maxBytes)
 	}

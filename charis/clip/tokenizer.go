@@ -13,11 +13,12 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 const (
@@ -48,9 +49,9 @@ type Tokenizer struct {
 // Load reads a BPE merges file (bpe_simple_vocab_16e6.txt, optionally gzip-compressed,
 // decided by its content).
 func Load(path string) (*Tokenizer, error) {
-	f, err := os.Open(path)
+	f, err := readfile.Open("clip tokenizer", path)
 	if err != nil {
-		return nil, fmt.Errorf("clip tokenizer: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	tok, err := Read(f)

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"image"
 	"image/color"
 	"image/draw"
@@ -20,7 +21,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io/fs"
-	"os"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -66,7 +66,7 @@ type Options struct {
 
 // ReadFile reads and decodes the image at path.
 func ReadFile(path string, opt Options) (*image.RGBA, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read("image", path, readfile.MaxImageBytes)
 	if err != nil {
 		kind := ErrCorrupt
 		if errors.Is(err, fs.ErrNotExist) {

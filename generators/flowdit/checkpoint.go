@@ -16,6 +16,8 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // A checkpoint is a folder (docs/flowdit.md):
@@ -145,9 +147,9 @@ func (t *teeWriter) Write(p []byte) (int, error) {
 // and adapters (LoRA enabled, base frozen) when it has them. Files are checked against
 // their recorded sha256.
 func Load(dir string, backend backends.Backend) (*Model, *CheckpointInfo, error) {
-	data, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	data, err := readfile.Read("flowdit checkpoint", filepath.Join(dir, checkpointFile), readfile.MaxStateBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("flowdit checkpoint: %w", err)
+		return nil, nil, err
 	}
 	var info CheckpointInfo
 	if err := json.Unmarshal(data, &info); err != nil {
@@ -176,9 +178,9 @@ func Load(dir string, backend backends.Backend) (*Model, *CheckpointInfo, error)
 
 // LoadLoRA adds the adapters of a fine-tuned checkpoint to a model holding its base.
 func (m *Model) LoadLoRA(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	data, err := readfile.Read("flowdit checkpoint", filepath.Join(dir, checkpointFile), readfile.MaxStateBytes)
 	if err != nil {
-		return fmt.Errorf("flowdit checkpoint: %w", err)
+		return err
 	}
 	var info CheckpointInfo
 	if err := json.Unmarshal(data, &info); err != nil || info.LoRA == nil {
@@ -190,10 +192,14 @@ func (m *Model) LoadLoRA(dir string) error {
 	return m.readWeights(filepath.Join(dir, loraFile), info.SHA256[loraFile])
 }
 
+// maxWeightBytes bounds a checkpoint's weight file (base.bin, lora.bin): far past the
+// Small config's ~25 MB.
+const maxWeightBytes = 4 << 30
+
 func (m *Model) readWeights(path, wantSHA string) error {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read("flowdit weights", path, maxWeightBytes)
 	if err != nil {
-		return fmt.Errorf("flowdit checkpoint: %w", err)
+		return err
 	}
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != wantSHA {

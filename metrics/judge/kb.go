@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Every judgment checks these first (level type): is it still the same kind of subject,
@@ -59,7 +59,7 @@ func DefaultKB() *KB {
 // LoadKB reads a knowledge base file and lays it over the built-in one: its types replace
 // built-in types of the same name, new ones are added.
 func LoadKB(path string) (*KB, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read("judge knowledge base", path, readfile.MaxKBBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"slices"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
@@ -74,7 +74,7 @@ func Calibrate(ctx context.Context, opt CalibrateOptions) (Calibrations, error) 
 		return nil, fmt.Errorf("%s: %d subjects; a calibration needs at least %d (mismatched pairs come from other subjects)",
 			opt.Manifest, len(subjects), MinCalibrationSubjects)
 	}
-	mdata, err := os.ReadFile(opt.Manifest)
+	manifestH, err := readfile.SHA256("sample manifest", opt.Manifest)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func Calibrate(ctx context.Context, opt CalibrateOptions) (Calibrations, error) 
 				opt.Manifest, axis, hi, lo)
 		}
 		return charis.Calibration{Lo: lo, Hi: hi, Fit: &charis.CalibrationFit{Axis: axis, Matched: len(matched),
-			Mismatched: len(mismatched), Subjects: len(subjects), Data: opt.Manifest, DataSHA256: sha(mdata), Command: opt.Command}}, nil
+			Mismatched: len(mismatched), Subjects: len(subjects), Data: opt.Manifest, DataSHA256: manifestH, Command: opt.Command}}, nil
 	}
 	out := Calibrations{}
 	for _, x := range []struct {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // Merge joins the scored runs of every shard of one manifest (score --shard i/n) into out:
@@ -56,7 +57,7 @@ func Merge(out string, dirs []string) (*charis.Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the shards' manifest: %w", err)
 	}
-	if data, err := os.ReadFile(prov.Manifest); err != nil || sha(data) != prov.ManifestSHA256 {
+	if h, err := readfile.SHA256("the shards' manifest", prov.Manifest); err != nil || h != prov.ManifestSHA256 {
 		return nil, fmt.Errorf("%s changed since the shards were scored (its sha256 differs)", prov.Manifest)
 	}
 	byID := map[string]charis.SampleResult{}

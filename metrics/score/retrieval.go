@@ -3,12 +3,12 @@ package score
 import (
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
 )
@@ -91,7 +91,7 @@ func IdentityRetrieval(rt *encoder.Runtime, models *charis.ModelManifest, path s
 			return nil
 		}
 		for k, p := range paths {
-			data, err := os.ReadFile(resolve(p))
+			data, err := readfile.Read("image", resolve(p), readfile.MaxImageBytes)
 			var img *image.RGBA
 			if err == nil {
 				key := keyOf(sha(data))

@@ -28,6 +28,7 @@ import (
 	"github.com/charisbench/charisbench/charis/imageio/libwebp"
 	"github.com/charisbench/charisbench/charis/imageio/turbojpeg"
 	"github.com/charisbench/charisbench/charis/preprocess"
+	"github.com/charisbench/charisbench/charis/readfile"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
@@ -39,7 +40,7 @@ const DefaultChunk = 32
 
 // DefaultMaxFileBytes bounds an image or mask file (camera JPEGs are a few MB; 256 MiB is
 // far past any real one and still fits in memory).
-const DefaultMaxFileBytes = 256 << 20
+const DefaultMaxFileBytes = readfile.MaxImageBytes
 
 // Options configure a scoring run.
 type Options struct {
@@ -132,11 +133,11 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 		}
 		samples = part
 	}
-	mdata, err := os.ReadFile(opt.Manifest)
+	manifestH, err := readfile.SHA256("sample manifest", opt.Manifest)
 	if err != nil {
 		return nil, err
 	}
-	sc := &scorer{opt: opt, ctx: ctx, samples: samples, manifestH: sha(mdata), encShas: map[string]string{}, images: lru{max: imageCacheSize}}
+	sc := &scorer{opt: opt, ctx: ctx, samples: samples, manifestH: manifestH, encShas: map[string]string{}, images: lru{max: imageCacheSize}}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}

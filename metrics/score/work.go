@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/charisbench/charisbench/charis/readfile"
 )
 
 // WorkFile holds a run's finished samples (before TD) as they complete: a header line with
@@ -37,9 +41,9 @@ func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
 			return nil, nil, err
 		}
 	}
-	f, err := os.Open(path)
+	f, err := readfile.Open("work log", path)
 	switch {
-	case os.IsNotExist(err):
+	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, nil, err
 	default:
