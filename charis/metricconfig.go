@@ -210,7 +210,22 @@ func LoadMetricConfig(path string) (MetricConfig, error) {
 			return c, err
 		}
 	}
+	c.normalize()
 	return c, c.validate(doc)
+}
+
+// normalize makes a word list given as null ("attire:") the empty list it means, so that
+// both spellings are one config with one hash.
+func (c *MetricConfig) normalize() {
+	lists := []*[]string{&c.PA.Identifiers}
+	if l := c.CF.License; l != nil {
+		lists = append(lists, &l.Style, &l.Lighting, &l.Attire, &l.Colours, &l.Boundaries)
+	}
+	for _, p := range lists {
+		if *p == nil {
+			*p = []string{}
+		}
+	}
 }
 
 func (c *MetricConfig) validate(d *YAMLDoc) error {
