@@ -47,7 +47,7 @@ func Open(path string) (*Cache, error) {
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS entries (
 		kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID`); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cache %s: %w", path, err)
+		return nil, fmt.Errorf("cache %s: %w; it holds only what scoring recomputes: delete it, or pass --no-cache or another --cache", path, err)
 	}
 	return &Cache{db: db}, nil
 }

@@ -147,7 +147,16 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, err
 	}
-	w, done, err := openWork(opt.Out, sc.runKey, opt.Restart)
+	w, done, err := openWork(opt.Out, sc.runKey, opt.Restart, func(r *record) bool {
+		if r.Index < 0 || r.Index >= len(samples) || r.ID != samples[r.Index].ID {
+			return false
+		}
+		if r.Status == charis.StatusOK {
+			_, err := cache.DecodeFloats(r.Unit)
+			return err == nil && r.Axes != nil
+		}
+		return r.Status == charis.StatusError
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,11 @@ type work struct {
 // openWork opens out/work.jsonl for appending and returns the indexes already done. A log
 // of other inputs (another manifest, config or encoder) is refused; restart discards any
 // log, since the manifest's text can stay the same while its images change (a generator
-// rerun). A torn last line (a kill mid-write) is cut off.
-func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
+// rerun). The log is kept up to its last good record: a torn last line (a kill mid-write),
+// a line that is not a record, or a record that does not belong (valid says which do: its
+// index and id must name a sample of this manifest) ends it, and what follows is cut off and
+// scored again. An empty log, or one cut inside its header, holds no work and starts over.
+func openWork(out, runKey string, restart bool, valid func(*record) bool) (*work, map[int]bool, error) {
 	path := filepath.Join(out, WorkFile)
 	done := map[int]bool{}
 	good := int64(0)
@@ -49,8 +52,12 @@ func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
 	default:
 		br := bufio.NewReader(f)
 		line, rerr := br.ReadBytes('\n')
+		if rerr != nil { // empty, or cut inside the header: nothing was done
+			f.Close()
+			break
+		}
 		var h workHeader
-		if rerr != nil || json.Unmarshal(line, &h) != nil || h.RunKey != runKey {
+		if json.Unmarshal(line, &h) != nil || h.RunKey != runKey {
 			f.Close()
 			return nil, nil, fmt.Errorf("%s holds a partial run of other inputs (manifest, metric config or encoders changed); "+
 				"pass --restart to discard it, or use another --out", out)
@@ -62,7 +69,7 @@ func openWork(out, runKey string, restart bool) (*work, map[int]bool, error) {
 				break // EOF, or a torn last line without its newline
 			}
 			var r record
-			if json.Unmarshal(line, &r) != nil {
+			if json.Unmarshal(line, &r) != nil || !valid(&r) {
 				break
 			}
 			done[r.Index] = true
