@@ -203,7 +203,7 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 	}
 	r.o.Log.Info("exec generate", "variant", r.v.Name, "requests", len(todo), "already answered", len(plan)-len(todo))
 	if len(todo) > 0 {
-		jf, err := os.OpenFile(journalPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		jf, err := openJournal(journalPath)
 		if err != nil {
 			return err
 		}
@@ -243,7 +243,9 @@ func (r *variantRun) execGenerate(ctx context.Context) error {
 	return writeManifest(filepath.Join(work, "manifest.jsonl"), out)
 }
 
-// readJournal reads the answered requests; a torn last line (a kill mid-write) is ignored.
+// readJournal reads the answered requests. A line that is not an entry (a torn last line
+// after a kill, garbage) is skipped, and so is an entry whose image lies outside the folder:
+// their requests are asked again.
 func readJournal(path string) (map[string]journalEntry, error) {
 	done := map[string]journalEntry{}
 	f, err := readfile.Open("generation journal", path)
@@ -258,11 +260,36 @@ func readJournal(path string) (map[string]journalEntry, error) {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		var e journalEntry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
-			done[e.Key] = e
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Key == "" || (e.Image != "" && !filepath.IsLocal(filepath.FromSlash(e.Image))) {
+			continue
+		}
+		done[e.Key] = e
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("generation journal %s: %v; delete it to ask for every image of the variant again", path, err)
+	}
+	return done, nil
+}
+
+// openJournal opens the journal for appending, first ending a line a kill left torn, so
+// that the next entry starts on a line of its own.
+func openJournal(path string) (*os.File, error) {
+	jf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	st, err := jf.Stat()
+	if err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err = jf.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			_, err = jf.Write([]byte{'\n'})
 		}
 	}
-	return done, sc.Err()
+	if err != nil {
+		jf.Close()
+		return nil, err
+	}
+	return jf, nil
 }
 
 // fileSHA hashes a file's bytes ("" when it cannot be read: the request then fails there).

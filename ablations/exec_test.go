@@ -156,3 +156,32 @@ func readString(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestJournalDamage: a journal a kill or a stray writer damaged keeps the entries it can
+// trust: a torn last line, garbage and an image outside the folder are skipped (those images
+// are asked again), and the next entry after a torn line starts a line of its own.
+func TestJournalDamage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "journal.jsonl")
+	good := `{"key":"a","id":"x","image":"images/x.png"}`
+	body := good + "\ngarbage\n{}\n" + `{"key":"b","id":"y","image":"../../y.png"}` + "\n" + `{"key":"c","id":"z","ima`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done, err := readJournal(p)
+	if err != nil || len(done) != 1 || done["a"].Image != "images/x.png" {
+		t.Fatalf("entries kept: %v, %v", done, err)
+	}
+	jf, err := openJournal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jf.Write([]byte(`{"key":"d","id":"w","image":"images/w.png"}` + "\n"))
+	jf.Close()
+	if done, err = readJournal(p); err != nil || len(done) != 2 || done["d"].ID != "w" {
+		t.Fatalf("an entry after a torn line: %v, %v", done, err)
+	}
+	os.WriteFile(p, []byte(strings.Repeat("x", 2<<20)), 0o644)
+	if _, err := readJournal(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "delete it") {
+		t.Fatalf("an overlong line: %v", err)
+	}
+}
