@@ -91,8 +91,11 @@ bench-generator: blas torch
 bench-score: ort build torch
 	CHARISBENCH_REQUIRE_ORT=1 scripts/bench-score.sh $(BIN) out/bench-score $(or $(ROUNDS),3)
 
+# Every fuzz target for FUZZTIME each (docs/reliability.md). make test runs their seed
+# corpora and saved crashers as plain tests.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./charis/imageio/
+	scripts/fuzz.sh $(FUZZTIME)
 
 # Identity and text-image retrieval of the world's encoders on held-out characters.
 world-eval: ort build
