@@ -175,6 +175,12 @@ func TestShardsAndMerge(t *testing.T) {
 	if len(ran) != 3 {
 		t.Fatalf("shards ran %v", ran)
 	}
+	if _, err := Merge(demoFile(t, base, bin, t.TempDir()), outs[:1]); err == nil || !strings.Contains(err.Error(), "scored in 0 of the shard folders") {
+		t.Fatalf("merging without a shard: %v", err)
+	}
+	if _, err := Merge(demoFile(t, base, bin, t.TempDir()), []string{outs[0], outs[0], outs[1]}); err == nil || !strings.Contains(err.Error(), "scored in 2 of the shard folders") {
+		t.Fatalf("merging a shard twice: %v", err)
+	}
 	merged := t.TempDir()
 	res, err := Merge(demoFile(t, base, bin, merged), outs)
 	if err != nil {
