@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,8 +92,12 @@ func ReadSamplesCSV(path string) ([]Sample, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
-		if err != nil {
+		if err != nil { // FieldPos has no record to point into: the parse error knows its line
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
 			return nil, &FieldError{File: path, Line: line, Msg: err.Error()}
 		}
 		get := func(name string) string {
