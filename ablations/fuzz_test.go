@@ -21,10 +21,7 @@ func FuzzAblationsFile(f *testing.F) {
 	f.Add([]byte("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"))
 	f.Add([]byte("version: 1\nname: x\nvariants:\n  - name: a\n  - name: a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "ablations.yaml")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		p := fuzzcheck.File(t, "ablations.yaml", data)
 		fuzzcheck.Bounded(t, func() {
 			file, err := Load(p)
 			fuzzcheck.NamesFile(t, err, p)
@@ -43,10 +40,7 @@ func FuzzJournal(f *testing.F) {
 	f.Add([]byte(`{"key":"a","id":"x","image":"images/x.png"}` + "\n" + `{"key":"c","id":"z","ima`))
 	f.Add([]byte("{}\ngarbage\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "journal.jsonl")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		p := fuzzcheck.File(t, "journal.jsonl", data)
 		fuzzcheck.Bounded(t, func() {
 			done, err := readJournal(p)
 			fuzzcheck.NamesFile(t, err, p)

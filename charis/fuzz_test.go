@@ -13,16 +13,6 @@ import (
 	"github.com/charisbench/charisbench/internal/fuzzcheck"
 )
 
-// fuzzFile writes data to a file named name in a fresh folder and returns its path.
-func fuzzFile(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // addFiles adds the bytes of the project's own files as seeds.
 func addFiles(f *testing.F, paths ...string) {
 	for _, p := range paths {
@@ -40,7 +30,7 @@ func FuzzModelManifest(f *testing.F) {
 	f.Add([]byte("version: 1\nencoders: []\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzFile(t, "models.yaml", data)
+		p := fuzzcheck.File(t, "models.yaml", data)
 		fuzzcheck.Bounded(t, func() {
 			_, err := LoadModelManifest(p)
 			fuzzcheck.NamesFile(t, err, p)
@@ -57,7 +47,7 @@ func FuzzMetricConfig(f *testing.F) {
 	f.Add([]byte("version: 2\nweights: {ic: 2, pa: 1}\nmask_fallback: patch_pca\n"))
 	f.Add([]byte("version: 2\nbootstrap: {draws: -1}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzFile(t, "metric.yaml", data)
+		p := fuzzcheck.File(t, "metric.yaml", data)
 		fuzzcheck.Bounded(t, func() {
 			c, err := LoadMetricConfig(p)
 			fuzzcheck.NamesFile(t, err, p)
@@ -68,7 +58,7 @@ func FuzzMetricConfig(f *testing.F) {
 			if err != nil {
 				t.Fatalf("writing a loaded config: %v", err)
 			}
-			c2, err := LoadMetricConfig(fuzzFile(t, "again.yaml", out))
+			c2, err := LoadMetricConfig(fuzzcheck.File(t, "again.yaml", out))
 			if err != nil {
 				t.Fatalf("a loaded config written back does not load: %v\n%s", err, out)
 			}
@@ -86,7 +76,7 @@ func FuzzSamplesJSONL(f *testing.F) {
 	f.Add([]byte(`{"id":"a","subject":"s","variant":"v","reference":"r.png","prompt":"p","generated":"g.png"}` + "\n"))
 	f.Add([]byte(`{"id":"a","subject":"s","variant":"v","reference":"r.png","prompt":"p","generated":"g.png","world":{"transform":"pose"}}` + "\n{"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzFile(t, "m.jsonl", data)
+		p := fuzzcheck.File(t, "m.jsonl", data)
 		fuzzcheck.Bounded(t, func() {
 			rows, err := ReadSamples(p)
 			fuzzcheck.NamesFile(t, err, p)
@@ -97,7 +87,7 @@ func FuzzSamplesJSONL(f *testing.F) {
 			if err := WriteSamples(&buf, rows); err != nil {
 				t.Fatalf("writing rows read: %v", err)
 			}
-			again, err := ReadSamples(fuzzFile(t, "again.jsonl", buf.Bytes()))
+			again, err := ReadSamples(fuzzcheck.File(t, "again.jsonl", buf.Bytes()))
 			if err != nil {
 				t.Fatalf("rows written back do not read: %v", err)
 			}
@@ -114,7 +104,7 @@ func FuzzSamplesCSV(f *testing.F) {
 	f.Add([]byte("generated,id,subject,variant,reference,prompt,reference_mask\ng.png,a,s,v,r.png,\"a, b\",m.png\n"))
 	f.Add([]byte("id\n\"unterminated\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzFile(t, "m.csv", data)
+		p := fuzzcheck.File(t, "m.csv", data)
 		fuzzcheck.Bounded(t, func() {
 			_, err := ReadSamplesCSV(p)
 			fuzzcheck.NamesFile(t, err, p)

@@ -6,6 +6,8 @@ package fuzzcheck
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -55,4 +57,15 @@ func NamesFile(t *testing.T, err error, file string) {
 	if !strings.Contains(err.Error(), file) {
 		t.Errorf("error does not name %s: %v", file, err)
 	}
+}
+
+// File writes an input to a file named name in a fresh folder, where a user's file would be,
+// and returns its path.
+func File(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
