@@ -100,6 +100,9 @@ func (p *Program) start(ctx context.Context) (*session, error) {
 			return nil, s.fail(err)
 		}
 		r, err := s.next(ctx, true)
+		if errors.Is(err, io.EOF) {
+			return nil, s.withStderr(fmt.Errorf("the program ended its output before the handshake (exit: %s)", errorOrOK(s.wait())))
+		}
 		if err != nil {
 			return nil, s.fail(err)
 		}
