@@ -3,6 +3,7 @@ package charis
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,14 +36,15 @@ func (e *FieldError) Error() string {
 // YAMLDoc is a parsed YAML file that remembers the line of every field path, so errors
 // found after decoding can still name their line.
 type YAMLDoc struct {
-	file  string
-	lines map[string]int // "encoders[1].preprocess.crop" -> line
+	file   string
+	lines  map[string]int    // "encoders[1].preprocess.crop" -> line
+	values map[string]string // the same paths -> the text of scalar values
 }
 
 // ParseYAML decodes data into v, rejecting unknown fields, and records field lines.
 // Syntax and type errors come back as *FieldError.
 func ParseYAML(file string, data []byte, v any) (*YAMLDoc, error) {
-	doc := &YAMLDoc{file: file, lines: map[string]int{}}
+	doc := &YAMLDoc{file: file, lines: map[string]int{}, values: map[string]string{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)
@@ -50,11 +52,14 @@ func ParseYAML(file string, data []byte, v any) (*YAMLDoc, error) {
 	if len(root.Content) == 0 {
 		return nil, &FieldError{File: file, Msg: "file is empty"}
 	}
+	if top := root.Content[0]; top.Kind != yaml.MappingNode {
+		return nil, &FieldError{File: file, Line: top.Line, Msg: fmt.Sprintf("want a mapping of fields (key: value), got %s", nodeKind(top))}
+	}
 	doc.record("", root.Content[0])
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		return nil, yamlError(file, err)
+		return nil, doc.named(yamlError(file, err))
 	}
 	return doc, nil
 }
@@ -62,6 +67,8 @@ func ParseYAML(file string, data []byte, v any) (*YAMLDoc, error) {
 func (d *YAMLDoc) record(path string, n *yaml.Node) {
 	d.lines[path] = n.Line
 	switch n.Kind {
+	case yaml.ScalarNode:
+		d.values[path] = n.Value
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
@@ -78,6 +85,37 @@ func (d *YAMLDoc) record(path string, n *yaml.Node) {
 		}
 	}
 }
+
+// named gives a decoding error the field at its line, so "cannot unmarshal !!float into
+// int" says which setting is wrong, not only where. A flow mapping puts several fields on
+// one line: the value the message quotes picks among them, and an error stays unnamed
+// rather than naming a wrong field.
+func (d *YAMLDoc) named(err error) error {
+	fe, ok := err.(*FieldError)
+	if !ok || fe.Line == 0 || fe.Field != "" || !strings.HasPrefix(fe.Msg, "cannot unmarshal") {
+		return err // the other messages name their key themselves
+	}
+	var at []string
+	for p, l := range d.lines {
+		if l == fe.Line && p != "" {
+			if _, scalar := d.values[p]; scalar {
+				at = append(at, p)
+			}
+		}
+	}
+	if len(at) > 1 {
+		if q := quotedValueRE.FindStringSubmatch(fe.Msg); q != nil {
+			at = slices.DeleteFunc(at, func(p string) bool { return !strings.HasPrefix(d.values[p], q[1]) })
+		}
+	}
+	if len(at) == 1 {
+		fe.Field = at[0]
+	}
+	return fe
+}
+
+// quotedValueRE finds the value a YAML type error quotes, "..." marking a cut.
+var quotedValueRE = regexp.MustCompile("`([^`]*?)(?:\\.\\.\\.)?`")
 
 // Errorf builds a FieldError for a field path (such as "grid.axes.rank"), at the line of
 // the nearest recorded ancestor when the field itself is absent from the file.
@@ -96,6 +134,19 @@ func (d *YAMLDoc) line(field string) int {
 		}
 		p = p[:i]
 	}
+}
+
+// nodeKind names a node's kind as a user reads YAML.
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the value %q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "another kind of node"
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
