@@ -18,6 +18,7 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/readfile"
+	"github.com/charisbench/charisbench/charis/world"
 	"github.com/charisbench/charisbench/generators/flowdit"
 )
 
@@ -276,8 +277,11 @@ func (f *File) validate() error {
 	case f.Grid == nil && len(f.Variants) == 0:
 		return d.Errorf("variants", "give a grid, variants, or both")
 	}
-	if w := f.Benchmark.World; w != nil && (w.Subjects <= 0 || w.PromptsPerSubject <= 0) {
-		return d.Errorf("benchmark.world", "subjects and prompts_per_subject must be positive")
+	if w := f.Benchmark.World; w != nil {
+		opt := world.BuildOptions{Subjects: w.Subjects, PromptsPerSubject: w.PromptsPerSubject, Seed: w.Seed, Size: w.Size}
+		if err := opt.Check(); err != nil {
+			return d.Errorf("benchmark.world", "%v", err)
+		}
 	}
 	names := map[string]bool{}
 	for i := range f.Generators {
@@ -381,6 +385,10 @@ func (f *File) generator(name string) *Generator {
 	return nil
 }
 
+// MaxGridVariants bounds a grid's cartesian product: each variant is a training and a
+// generation, so a product past it is a mistake (or an alias bomb), not a plan.
+const MaxGridVariants = 1000
+
 // Expand lists every variant: the grid's cartesian product (named key=value,... in key
 // order) followed by the explicit variants, each with its settings resolved over the
 // defaults and its generator's settings. Names are unique.
@@ -436,6 +444,13 @@ func (f *File) Expand() ([]Variant, error) {
 			}
 			if !g.takesSettings() {
 				return nil, d.Errorf("grid.axes."+k, "generator %s (%s) takes no settings", g.Name, g.Kind)
+			}
+		}
+		n := 1
+		for _, k := range keys {
+			n *= len(gr.Axes[k])
+			if n > MaxGridVariants {
+				return nil, d.Errorf("grid.axes", "the axes make more than %d variants (each one trains and generates); split the grid into several files or runs", MaxGridVariants)
 			}
 		}
 		for _, point := range product(keys, gr.Axes) {

@@ -20,6 +20,7 @@ func FuzzAblationsFile(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"))
 	f.Add([]byte("version: 1\nname: x\nvariants:\n  - name: a\n  - name: a\n"))
+	f.Add([]byte(gridBomb))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := fuzzcheck.File(t, "ablations.yaml", data)
 		fuzzcheck.Bounded(t, func() {

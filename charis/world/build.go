@@ -86,6 +86,13 @@ func SampleID(i, k int) string { return fmt.Sprintf("s%04d_p%02d", i, k) }
 // GroundTruthVariant is the variant whose generated image is the ground-truth target.
 const GroundTruthVariant = "ground_truth"
 
+// MaxSamples bounds a build: a million samples is past any benchmark or training split the
+// world is for, and far past what a disk of renders holds comfortably.
+const MaxSamples = 1_000_000
+
+// Check reports what Build would refuse in the options, without building.
+func (o BuildOptions) Check() error { return o.normalize() }
+
 func (o *BuildOptions) normalize() error {
 	if o.Size == 0 {
 		o.Size = DefaultSize
@@ -101,6 +108,8 @@ func (o *BuildOptions) normalize() error {
 		return fmt.Errorf("subjects must be positive, got %d", o.Subjects)
 	case o.PromptsPerSubject <= 0:
 		return fmt.Errorf("prompts per subject must be positive, got %d", o.PromptsPerSubject)
+	case o.Subjects > MaxSamples/o.PromptsPerSubject:
+		return fmt.Errorf("subjects x prompts per subject must be at most %d samples, got %d x %d", MaxSamples, o.Subjects, o.PromptsPerSubject)
 	case o.Size < 16 || o.Size > 1024:
 		return fmt.Errorf("size must be in [16, 1024], got %d", o.Size)
 	case o.MaxTransforms < 1 || o.MaxTransforms > 4:
