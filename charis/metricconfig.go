@@ -260,24 +260,30 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 		return d.Errorf("aggregate", "unknown %q (want arithmetic or geometric)", c.Aggregate)
 	case !(c.IC.MaskCoverage > 0 && c.IC.MaskCoverage <= 1):
 		return d.Errorf("ic.mask_coverage", "must be in (0, 1], got %v", c.IC.MaskCoverage)
-	case c.CF.K < 1:
-		return d.Errorf("cf.k", "must be at least 1, got %d", c.CF.K)
-	case !(c.CF.Tau > 0):
-		return d.Errorf("cf.tau", "must be positive, got %v", c.CF.Tau)
-	case !(c.CF.KL > 0):
-		return d.Errorf("cf.kl", "must be positive, got %v", c.CF.KL)
+	case c.CF.K < 1 || c.CF.K > maxParts:
+		return d.Errorf("cf.k", "must be in [1, %d], got %d", maxParts, c.CF.K)
+	case !positive(c.CF.Tau):
+		return d.Errorf("cf.tau", "must be a positive number, got %v", c.CF.Tau)
+	case !positive(c.CF.KL):
+		return d.Errorf("cf.kl", "must be a positive number, got %v", c.CF.KL)
 	case len(c.VQ.Antonyms) == 0:
 		return d.Errorf("vq.antonyms", "give at least one (positive, negative) pair")
-	case !(c.VQ.Scale > 0):
-		return d.Errorf("vq.scale", "must be positive, got %v", c.VQ.Scale)
-	case c.TD.SSIMSize < 11:
-		return d.Errorf("td.ssim_size", "must be at least 11 (the SSIM window), got %d", c.TD.SSIMSize)
+	case !positive(c.VQ.Scale):
+		return d.Errorf("vq.scale", "must be a positive number, got %v", c.VQ.Scale)
+	case !(c.VQ.MinLumaStd >= 0 && c.VQ.MinLumaStd < 1):
+		return d.Errorf("vq.min_luma_std", "must be in [0, 1), got %v", c.VQ.MinLumaStd)
+	case !(c.VQ.MaxClippedShare > 0 && c.VQ.MaxClippedShare <= 1):
+		return d.Errorf("vq.max_clipped_share", "must be in (0, 1], got %v", c.VQ.MaxClippedShare)
+	case math.IsInf(c.TD.Calibration.Lo, 0) || math.IsInf(c.TD.Calibration.Hi, 0):
+		return d.Errorf("td.spread_calibration", "lo and hi must be finite")
+	case c.TD.SSIMSize < 11 || c.TD.SSIMSize > maxSSIMSize:
+		return d.Errorf("td.ssim_size", "must be in [11, %d] (at least the SSIM window), got %d", maxSSIMSize, c.TD.SSIMSize)
 	case !(c.TD.Calibration.Hi > c.TD.Calibration.Lo):
 		return d.Errorf("td.spread_calibration", "hi must be greater than lo")
 	case !(c.GeoFloor > 0 && c.GeoFloor < 1):
 		return d.Errorf("geo_floor", "must be in (0, 1), got %v", c.GeoFloor)
-	case c.Bootstrap.Draws < minBootstrapDraws:
-		return d.Errorf("bootstrap.draws", "must be at least %d, got %d", minBootstrapDraws, c.Bootstrap.Draws)
+	case c.Bootstrap.Draws < minBootstrapDraws || c.Bootstrap.Draws > maxBootstrapDraws:
+		return d.Errorf("bootstrap.draws", "must be in [%d, %d], got %d", minBootstrapDraws, maxBootstrapDraws, c.Bootstrap.Draws)
 	case !(c.Bootstrap.Confidence > 0 && c.Bootstrap.Confidence < 1):
 		return d.Errorf("bootstrap.confidence", "must be in (0, 1), got %v", c.Bootstrap.Confidence)
 	case c.MaskFallback != "" && c.MaskFallback != MaskWholeImage && c.MaskFallback != MaskPatchPCA:
@@ -288,6 +294,18 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 	}
 	return nil
 }
+
+// Upper bounds that keep a hostile config from asking for hours or gigabytes: more parts
+// than an encoder has patches, SSIM on images past any encoder's input, a bootstrap past
+// where its interval stops moving.
+const (
+	maxParts          = 256
+	maxSSIMSize       = 1024
+	maxBootstrapDraws = 1_000_000
+)
+
+// positive is a finite number above zero.
+func positive(x float64) bool { return x > 0 && !math.IsInf(x, 1) }
 
 func isAxis(s string) bool {
 	for _, a := range Axes {

@@ -52,11 +52,15 @@ func specErr(field, format string, args ...any) error {
 	return &SpecError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// MaxResize bounds the resize step: past every published encoder's input (CLIP, DINOv2,
+// SigLIP: 224–518), and a hostile manifest cannot ask for gigapixel tensors.
+const MaxResize = 4096
+
 // Validate reports the first setting that cannot work, as a *SpecError.
 func (s Spec) Validate() error {
 	switch {
-	case s.Resize <= 0:
-		return specErr("resize", "must be positive, got %d", s.Resize)
+	case s.Resize <= 0 || s.Resize > MaxResize:
+		return specErr("resize", "must be in [1, %d], got %d", MaxResize, s.Resize)
 	case s.Mode != "" && s.Mode != ShortSideMode && s.Mode != SquareMode:
 		return specErr("resize_mode", "unknown mode %q (want short_side or square)", s.Mode)
 	case s.Crop < 0:
@@ -69,6 +73,11 @@ func (s Spec) Validate() error {
 		return specErr("interpolation", "unknown filter %q (want bicubic or bilinear)", s.Interp)
 	case !(s.Rescale > 0) || math.IsInf(s.Rescale, 0):
 		return specErr("rescale", "must be a positive number, got %v", s.Rescale)
+	}
+	for c, m := range s.Mean {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return specErr("mean", "value %d must be a finite number, got %v", c, m)
+		}
 	}
 	for c, sd := range s.Std {
 		if !(sd > 0) || math.IsInf(sd, 0) {
