@@ -2,7 +2,10 @@
 // pure Go) of encoder outputs and per-sample records, keyed by what determines them
 // (image bytes sha256, encoder sha256, preprocessing id; or a sample's inputs and the
 // metric config). Two processes may use one cache at once: the database runs in WAL mode
-// with a busy timeout, and writes are idempotent (same key, same value).
+// with a busy timeout, and writes are idempotent (same key, same value). Each value is
+// stored with a CRC-32C of its kind, key and bytes: SQLite checks its structure, not its
+// contents, and a value damaged on disk or filed under another key reads as a miss (it is
+// computed again), never as an answer.
 package cache
 
 import (
@@ -10,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,7 +26,8 @@ const busyTimeoutMS = 30000
 
 // Cache is an open cache database.
 type Cache struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 // DefaultPath is $XDG_CACHE_HOME/charisbench/cache.sqlite (or the OS equivalent).
@@ -47,32 +52,61 @@ func Open(path string) (*Cache, error) {
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS entries (
 		kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID`); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cache %s: %w; it holds only what scoring recomputes: delete it, or pass --no-cache or another --cache", path, err)
+		return nil, (&Cache{path: path}).damaged(err)
 	}
-	return &Cache{db: db}, nil
+	return &Cache{db: db, path: path}, nil
 }
 
 // Close closes the database.
 func (c *Cache) Close() error { return c.db.Close() }
 
-// Get returns the value stored under (kind, key); ok is false when there is none.
+// ErrDamaged is what Get returns for an entry whose checksum does not match: read it as a
+// miss, and the Put that follows replaces it.
+var ErrDamaged = errors.New("a damaged entry")
+
+// Get returns the value stored under (kind, key); ok is false when there is none. An error
+// (a damaged entry, a damaged database) names the cache: the caller computes the value.
 func (c *Cache) Get(kind, key string) (value []byte, ok bool, err error) {
-	err = c.db.QueryRow(`SELECT value FROM entries WHERE kind = ? AND key = ?`, kind, key).Scan(&value)
+	var stored []byte
+	err = c.db.QueryRow(`SELECT value FROM entries WHERE kind = ? AND key = ?`, kind, key).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("cache get: %w", err)
+		return nil, false, c.damaged(err)
 	}
-	return value, true, nil
+	n := len(stored) - crc32.Size
+	if n < 0 || binary.LittleEndian.Uint32(stored[n:]) != checksum(kind, key, stored[:n]) {
+		return nil, false, fmt.Errorf("cache %s: %w under %s %q", c.path, ErrDamaged, kind, key)
+	}
+	return stored[:n], true, nil
 }
 
 // Put stores value under (kind, key), replacing what was there.
 func (c *Cache) Put(kind, key string, value []byte) error {
-	if _, err := c.db.Exec(`INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)`, kind, key, value); err != nil {
-		return fmt.Errorf("cache put: %w", err)
+	stored := binary.LittleEndian.AppendUint32(append(make([]byte, 0, len(value)+crc32.Size), value...), checksum(kind, key, value))
+	if _, err := c.db.Exec(`INSERT OR REPLACE INTO entries (kind, key, value) VALUES (?, ?, ?)`, kind, key, stored); err != nil {
+		return c.damaged(err)
 	}
 	return nil
+}
+
+func (c *Cache) damaged(err error) error {
+	return fmt.Errorf("cache %s: %w; it holds only what scoring recomputes: delete it, or pass --no-cache or another --cache", c.path, err)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum covers the entry's kind and key as well as its bytes: a value filed under
+// another key does not match.
+func checksum(kind, key string, value []byte) uint32 {
+	h := crc32.New(castagnoli)
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write(value)
+	return h.Sum32()
 }
 
 // EncodeFloats packs float32 values little-endian.

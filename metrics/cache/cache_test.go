@@ -2,11 +2,13 @@ package cache
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -131,5 +133,31 @@ func TestTwoProcesses(t *testing.T) {
 				t.Fatalf("%s-%d missing (err %v)", who, i, err)
 			}
 		}
+	}
+}
+
+// TestDamagedEntry: a value changed on disk reads as ErrDamaged, not as a value, and the
+// Put that recomputes it replaces it.
+func TestDamagedEntry(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.sqlite")
+	c, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Put("emb", "k", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.Exec(`UPDATE entries SET value = ? WHERE key = 'k'`, []byte("valuX\x00\x00\x00\x00")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := c.Get("emb", "k"); ok || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("damaged entry: %q, ok %v, err %v; want ErrDamaged naming %s", v, ok, err, p)
+	}
+	if err := c.Put("emb", "k", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := c.Get("emb", "k"); !ok || err != nil || string(v) != "value" {
+		t.Fatalf("after the Put: %q, ok %v, err %v", v, ok, err)
 	}
 }

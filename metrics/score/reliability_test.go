@@ -3,6 +3,7 @@ package score
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,154 @@ func TestCorruptCache(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "--no-cache") {
 		t.Fatalf("the error does not name the file and the way out: %v", err)
+	}
+}
+
+// TestCacheDamagedInside: a real cache damaged inside (values changed on disk, values filed
+// under another key, pages overwritten, the file cut) either scores to samples.jsonl
+// identical to an undamaged run's, recomputing what it cannot trust, or refuses naming the
+// file and the way out. Never an answer from a damaged entry.
+func TestCacheDamagedInside(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 3, 2, "blur@1")
+	opt := options(t, rt, dir)
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(opt.Out, charis.SamplesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "cache.sqlite")
+	withCache := func(path string) (*cache.Cache, error) {
+		c, err := cache.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		o := opt
+		o.Out, o.Cache = t.TempDir(), c
+		_, err = Run(context.Background(), o)
+		c.Close()
+		if err != nil {
+			return nil, err
+		}
+		got, err := os.ReadFile(filepath.Join(o.Out, charis.SamplesFile))
+		if err == nil && !bytes.Equal(got, want) {
+			t.Error("samples.jsonl differs from the run without a cache")
+		}
+		return c, err
+	}
+	if _, err := withCache(good); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint(t, good) // everything in the main file, so damaging it damages the entries
+	original, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		refuse bool // else: continues, identical
+		damage func(t *testing.T, path string)
+	}{
+		{"a byte of every value changed", false, func(t *testing.T, p string) {
+			rewrite(t, p, func(kinds, keys []string, values [][]byte) {
+				for _, v := range values {
+					v[len(v)/2] ^= 0x40
+				}
+			})
+		}},
+		{"values filed under other keys", false, func(t *testing.T, p string) {
+			rewrite(t, p, func(kinds, keys []string, values [][]byte) {
+				for i := 0; i+1 < len(values); i += 2 {
+					values[i], values[i+1] = values[i+1], values[i]
+				}
+			})
+		}},
+		{"values without their checksum", false, func(t *testing.T, p string) {
+			rewrite(t, p, func(kinds, keys []string, values [][]byte) {
+				for i, v := range values {
+					values[i] = v[:len(v)-4]
+				}
+			})
+		}},
+		{"pages overwritten", false, func(t *testing.T, p string) {
+			b := bytes.Clone(original)
+			for i := len(b) / 3; i < len(b)/3+8192 && i < len(b); i++ {
+				b[i] = 0xA5
+			}
+			os.WriteFile(p, b, 0o644)
+		}},
+		{"cut in half", true, func(t *testing.T, p string) { os.WriteFile(p, original[:len(original)/2], 0o644) }},
+		{"header overwritten", true, func(t *testing.T, p string) {
+			b := bytes.Clone(original)
+			copy(b, strings.Repeat("garbage!", 8))
+			os.WriteFile(p, b, 0o644)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "cache.sqlite")
+			if err := os.WriteFile(p, original, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.damage(t, p)
+			_, err := withCache(p)
+			switch {
+			case c.refuse && (err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "--no-cache")):
+				t.Fatalf("want a refusal naming the file and the way out, got %v", err)
+			case !c.refuse && err != nil:
+				t.Fatalf("did not continue: %v", err)
+			}
+		})
+	}
+}
+
+// checkpoint moves a WAL-mode database's log into its main file.
+func checkpoint(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewrite changes a cache's stored values directly, as damage on disk would.
+func rewrite(t *testing.T, path string, change func(kinds, keys []string, values [][]byte)) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT kind, key, value FROM entries ORDER BY kind, key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds, keys []string
+	var values [][]byte
+	for rows.Next() {
+		var k, key string
+		var v []byte
+		if err := rows.Scan(&k, &key, &v); err != nil {
+			t.Fatal(err)
+		}
+		kinds, keys, values = append(kinds, k), append(keys, key), append(values, v)
+	}
+	rows.Close()
+	if len(values) < 4 {
+		t.Fatalf("the cache holds %d entries", len(values))
+	}
+	change(kinds, keys, values)
+	for i := range values {
+		if _, err := db.Exec("UPDATE entries SET value = ? WHERE kind = ? AND key = ?", values[i], kinds[i], keys[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
 	}
 }
