@@ -71,7 +71,7 @@ func (r *variantRun) trainData() (string, error) {
 	opt := world.BuildOptions{Subjects: trainSubjects, PromptsPerSubject: trainPrompts, Seed: w.Seed, Size: w.Size, Split: world.SplitTrain}
 	key := hashOf("train-data-v1", opt.Subjects, opt.PromptsPerSubject, opt.Seed, opt.Size)
 	if !keyMatches(dir, key) {
-		if err := atomicDir(dir, key, func(tmp string) error { return world.Build(tmp, opt) }); err != nil {
+		if err := atomicDir(dir, key, func(tmp string) error { return world.Build(tmp, opt) }, "manifest.jsonl"); err != nil {
 			return "", fmt.Errorf("building the training data: %w", err)
 		}
 	}

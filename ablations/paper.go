@@ -1,7 +1,9 @@
 package ablations
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,9 +92,12 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 	}
 	dir := filepath.Join(out, "report")
 	withTruth := runs
+	// A benchmark without targets has no ground truth; one that has an unreadable one says so.
 	if truth, err := charis.ReadRun(filepath.Join(out, GroundTruth, "run")); err == nil {
 		truth.Dir = GroundTruth
 		withTruth = append([]*charis.Run{truth}, runs...)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the ground truth's scored run: %w (run again to score it again)", err)
 	}
 	// The evidence first: report.html shows its contact sheet.
 	if err := os.MkdirAll(dir, 0o755); err != nil {

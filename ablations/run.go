@@ -2,6 +2,7 @@ package ablations
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -214,7 +215,7 @@ func (f *File) prepareBenchmark(out string) (*benchmark, error) {
 		if !keyMatches(dir, key) {
 			err := atomicDir(dir, key, func(tmp string) error {
 				return world.Build(tmp, world.BuildOptions{Subjects: w.Subjects, PromptsPerSubject: w.PromptsPerSubject, Seed: w.Seed, Size: w.Size})
-			})
+			}, "manifest.jsonl", world.EncoderManifest) // a damaged one is built again, to the same bytes
 			if err != nil {
 				return nil, fmt.Errorf("building the charis-world benchmark: %w", err)
 			}
@@ -317,10 +318,13 @@ func (r *variantRun) stage(ctx context.Context, st string) error {
 			return nil
 		}
 		key, err := r.trainKey()
-		if err != nil || keyMatches(r.checkpoint(), key) {
+		if err != nil {
 			return err
 		}
-		if r.trainsExec() {
+		if done, err := finished(r.checkpoint(), key, "train the variant again"); done || err != nil {
+			return err
+		}
+		if r.trainsExec() { // the program's own files: not sealed (they may be large)
 			return atomicDir(r.checkpoint(), key, func(tmp string) error { return r.execTrain(ctx, tmp) })
 		}
 		s := r.v.Settings
@@ -328,34 +332,53 @@ func (r *variantRun) stage(ctx context.Context, st string) error {
 			return flowdit.Train(flowdit.TrainOptions{Stage: flowdit.Finetune, BaseDir: r.f.Resolve(r.v.Generator.Base),
 				LoRA: flowdit.LoRA{Rank: s.Rank, Alpha: s.Alpha, Layers: s.LoRALayers}, Loss: s.Loss, Steps: s.Steps,
 				Batch: s.Batch, LearningRate: s.LearningRate, Seed: s.Seed, Out: tmp, Device: r.o.Device})
-		})
+		}, flowdit.FinetuneFiles...)
 	case StageGenerate:
 		key, err := r.generateKey()
-		if err != nil || keyMatches(r.generated(), key) {
+		if err != nil {
 			return err
 		}
-		if tk, _ := r.trainKey(); (r.v.Generator.Kind == KindFlowdit || r.trainsExec()) && !keyMatches(r.checkpoint(), tk) {
-			return fmt.Errorf("the train stage has not run (run without --only, or --only train first)")
+		if done, err := finished(r.generated(), key, "generate the variant again"); done || err != nil {
+			return err
+		}
+		if tk, _ := r.trainKey(); r.v.Generator.Kind == KindFlowdit || r.trainsExec() {
+			if done, err := finished(r.checkpoint(), tk, "train the variant again"); !done || err != nil {
+				return cmp.Or(err, errors.New("the train stage has not run (run without --only, or --only train first)"))
+			}
 		}
 		if r.v.Generator.Kind == KindExec { // resumes image by image in generating/, then becomes generated/
 			if err := r.execGenerate(ctx); err != nil {
 				return err
 			}
-			return renameStage(r.generatingDir(), r.generated(), key)
+			return renameStage(r.generatingDir(), r.generated(), key, generatedManifest)
 		}
-		return atomicDir(r.generated(), key, func(tmp string) error { return r.generate(ctx, tmp) })
+		return atomicDir(r.generated(), key, func(tmp string) error { return r.generate(ctx, tmp) }, generatedManifest)
 	case StageScore:
 		key, err := r.scoreKey()
-		if err != nil || keyMatches(r.scored(), key) {
+		if err != nil || r.o.scoredAlready(r.scored(), key) {
 			return err
 		}
 		gk, _ := r.generateKey()
-		if !keyMatches(r.generated(), gk) {
-			return fmt.Errorf("the generate stage has not run (run without --only, or --only generate first)")
+		if done, err := finished(r.generated(), gk, "generate the variant again"); !done || err != nil {
+			return cmp.Or(err, errors.New("the generate stage has not run (run without --only, or --only generate first)"))
 		}
-		return scoreInto(ctx, filepath.Join(r.generated(), "manifest.jsonl"), r.scored(), key, r.models, r.metric, r.o)
+		return scoreInto(ctx, filepath.Join(r.generated(), generatedManifest), r.scored(), key, r.models, r.metric, r.o)
 	}
 	return nil
+}
+
+// generatedManifest is the generate stage's manifest of its images, sealed with the stage.
+const generatedManifest = "manifest.jsonl"
+
+// scoredAlready reports whether dir holds a finished scoring of key. A damaged one is
+// scored again, which is exact: scoring resumes from its work log (or starts over) and
+// gives the same bytes.
+func (o Options) scoredAlready(dir, key string) bool {
+	done, damaged := stageDone(dir, key)
+	if damaged != nil && o.Log != nil {
+		o.Log.Warn("a finished scoring is damaged: scoring it again", "error", damaged)
+	}
+	return done && damaged == nil
 }
 
 // RetrievalFile, in a scored run's folder, holds the identity retrieval of its generated
@@ -366,8 +389,9 @@ const RetrievalFile = "retrieval.json"
 // with key. Scoring resumes inside its folder (work.jsonl); a folder of other inputs restarts.
 func scoreInto(ctx context.Context, manifest, dir, key string, models *charis.ModelManifest, metric charis.MetricConfig, o Options) error {
 	prev, _ := readfile.Read("stage key", filepath.Join(dir, keyFile), readfile.MaxStateBytes)
+	prevKey, _, _ := strings.Cut(string(prev), "\n")
 	_, err := score.Run(ctx, score.Options{Manifest: manifest, Models: models, Config: metric, Out: dir,
-		Runtime: o.Runtime, Cache: o.Cache, Log: o.Log, Restart: len(prev) > 0 && string(prev) != key})
+		Runtime: o.Runtime, Cache: o.Cache, Log: o.Log, Restart: prevKey != "" && prevKey != key})
 	if err != nil {
 		return err
 	}
@@ -382,7 +406,7 @@ func scoreInto(ctx context.Context, manifest, dir, key string, models *charis.Mo
 	if err := charis.WriteAtomic(filepath.Join(dir, RetrievalFile), func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, keyFile), []byte(key), 0o644)
+	return writeKey(dir, key, charis.SummaryFile, charis.SamplesFile, RetrievalFile)
 }
 
 // GroundTruth names the pseudo-variant of the benchmark's own targets, scored beside the
@@ -399,7 +423,7 @@ func scoreGroundTruth(ctx context.Context, out string, bench *benchmark, models 
 	}
 	key := hashOf("truth-v1", bench.sha, shas, metric.SHA256())
 	run := filepath.Join(dir, "run")
-	if keyMatches(run, key) {
+	if o.scoredAlready(run, key) {
 		return nil
 	}
 	samples, err := charis.ReadManifest(bench.manifest)
@@ -452,15 +476,72 @@ func (r *variantRun) generate(ctx context.Context, tmp string) error {
 
 const keyFile = "key"
 
-// keyMatches reports whether dir holds a finished stage output made from key.
-func keyMatches(dir, key string) bool {
+// A finished stage's key file holds its key on the first line, then "SHA256 NAME" for each
+// output file it seals: a file damaged after the stage finished (cut, emptied, swapped for
+// another variant's) is found instead of read. Stages written before sealing have the key
+// alone and match as they did.
+
+// writeKey marks dir finished with key, sealing the named files in it.
+func writeKey(dir, key string, sealed ...string) error {
+	var b strings.Builder
+	b.WriteString(key + "\n")
+	for _, name := range sealed {
+		sum, err := readfile.SHA256("stage output", filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %s\n", sum, name)
+	}
+	return os.WriteFile(filepath.Join(dir, keyFile), []byte(b.String()), 0o644)
+}
+
+// stageDone reports whether dir holds a finished stage made from key; damaged names the
+// sealed file that changed since, when one did.
+func stageDone(dir, key string) (done bool, damaged error) {
 	b, err := readfile.Read("stage key", filepath.Join(dir, keyFile), readfile.MaxStateBytes)
-	return err == nil && string(b) == key
+	if err != nil {
+		return false, nil
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if lines[0] != key {
+		return false, nil
+	}
+	for _, l := range lines[1:] {
+		want, name, ok := strings.Cut(l, " ")
+		if !ok {
+			return true, fmt.Errorf("%s: line %q is not \"SHA256 NAME\"", filepath.Join(dir, keyFile), l)
+		}
+		path := filepath.Join(dir, name)
+		got, err := readfile.SHA256("stage output", path)
+		if err != nil {
+			return true, err
+		}
+		if got != want {
+			return true, fmt.Errorf("%s changed after its stage finished (sha256 %s, sealed %s)", path, got[:12], want[:12])
+		}
+	}
+	return true, nil
+}
+
+// keyMatches reports whether dir holds a finished, undamaged stage output made from key.
+func keyMatches(dir, key string) bool {
+	done, damaged := stageDone(dir, key)
+	return done && damaged == nil
+}
+
+// finished is keyMatches for a stage that cannot be redone to the same bytes (training,
+// generating): a damaged output is an error saying how to recover, not a silent redo.
+func finished(dir, key, redo string) (bool, error) {
+	done, damaged := stageDone(dir, key)
+	if damaged != nil {
+		return false, fmt.Errorf("%v: delete %s to %s", damaged, dir, redo)
+	}
+	return done, nil
 }
 
 // atomicDir builds a stage output in a sibling temporary folder, writes its key last, and
 // renames it into place: a kill leaves either the old output or none, never half of one.
-func atomicDir(dir, key string, build func(tmp string) error) error {
+func atomicDir(dir, key string, build func(tmp string) error, sealed ...string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
@@ -472,7 +553,7 @@ func atomicDir(dir, key string, build func(tmp string) error) error {
 	if err := build(tmp); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, keyFile), []byte(key), 0o644); err != nil {
+	if err := writeKey(tmp, key, sealed...); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -483,8 +564,8 @@ func atomicDir(dir, key string, build func(tmp string) error) error {
 
 // renameStage finishes a stage built in place: its key is written last, then the folder
 // replaces dir.
-func renameStage(work, dir, key string) error {
-	if err := os.WriteFile(filepath.Join(work, keyFile), []byte(key), 0o644); err != nil {
+func renameStage(work, dir, key string, sealed ...string) error {
+	if err := writeKey(work, key, sealed...); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {

@@ -52,6 +52,9 @@ type varHeader struct {
 }
 
 // isWeight tells model weights (float32) from optimiser state, counters and RNG state.
+// FinetuneFiles are the files a fine-tuned checkpoint folder holds.
+var FinetuneFiles = []string{checkpointFile, baseFile, loraFile}
+
 func isWeight(v *context.Variable) bool {
 	s := v.ScopeAndName()
 	return v.Shape().DType == x32 && !strings.HasPrefix(s, "/AdamOptimizer") && !strings.HasPrefix(s, "/optimizers") &&
