@@ -52,6 +52,7 @@ Exit codes: 0 success, 1 a check failed, 2 invalid input or usage.`,
 		newRunCmd(),
 		newMergeCmd(),
 		newJudgeCmd(),
+		newManifestCmd(),
 	)
 	return root
 }
