@@ -34,7 +34,19 @@ type Sample struct {
 	// when the sample comes from `charisbench world build`.
 	World json.RawMessage `json:"world,omitempty"`
 
-	badText bool // its manifest line was not valid UTF-8 (JSON decoding would hide that)
+	// badText: its manifest line was not valid UTF-8 (JSON decoding would hide that), or its
+	// text holds U+FFFD, which is what writing such a line leaves: a manifest written from
+	// one read keeps the sample an error instead of scoring replacement characters.
+	badText bool
+}
+
+func (s *Sample) hasReplacement() bool {
+	for _, f := range []string{s.ID, s.Subject, s.Variant, s.Reference, s.Prompt, s.Generated, s.ReferenceMask, s.GeneratedMask, s.Class} {
+		if strings.ContainsRune(f, utf8.RuneError) {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidText reports whether the sample's text came from valid UTF-8.
@@ -136,7 +148,7 @@ func ReadSamples(path string) ([]Sample, error) {
 		if err := dec.Decode(&s); err != nil {
 			return nil, &FieldError{File: path, Line: line, Msg: "not a sample: " + err.Error()}
 		}
-		s.badText = !utf8.Valid(text)
+		s.badText = !utf8.Valid(text) || s.hasReplacement()
 		out = append(out, s)
 		lines = append(lines, line)
 	}

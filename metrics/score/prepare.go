@@ -80,7 +80,7 @@ func (sc *scorer) prepareInto(p *prepared) error {
 		return failf("prompt: empty")
 	}
 	if !s.ValidText() {
-		return failf("prompt: not valid UTF-8 text")
+		return failf("prompt: not valid UTF-8 text (or U+FFFD, what invalid bytes become when a manifest is rewritten)")
 	}
 	rData, err := sc.readFile("reference", s.Reference)
 	if err != nil {
