@@ -8,7 +8,7 @@ ORT_LIB := $(ORT_DIR)/libonnxruntime.so.1
 BIN := bin/charisbench
 PY := /usr/bin/python3
 
-.PHONY: all build ort codecs blas torch slurm test test-gpu-check lint demo demo-gpu bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
+.PHONY: all build ort codecs blas torch slurm chromium test test-gpu-check lint demo demo-gpu bench bench-scale bench-generator bench-score fuzz fixtures world-encoders world-eval world-calibrate validate dev-deps clean
 
 all: build
 
@@ -49,8 +49,12 @@ torch:
 slurm:
 	scripts/need-debs.sh "Slurm and munge" "command -v slurmctld && command -v slurmd && command -v sbatch && command -v munged" slurmctld slurmd slurm-client munge
 
-test: ort lint torch slurm test-gpu-check
-	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 $(GO) test ./...
+# Debian's headless Chromium, for the test that opens report.html in a real browser (reports/).
+chromium:
+	scripts/need-debs.sh "Chromium for the report's browser test" "command -v chromium" chromium
+
+test: ort lint torch slurm chromium test-gpu-check
+	CHARISBENCH_REQUIRE_ORT=1 CHARISBENCH_REQUIRE_TORCH=1 CHARISBENCH_REQUIRE_SLURM=1 CHARISBENCH_REQUIRE_CHROMIUM=1 $(GO) test ./...
 	$(GO) test -tags noturbojpeg,nolibwebp ./charis/imageio/ ./charis/preprocess/   # the pure-Go JPEG and WebP fallbacks
 	$(GO) test -tags noblas ./internal/gomlxblas/                       # the pure-Go sgemm fallback
 
