@@ -24,7 +24,7 @@ import (
 const (
 	barsWidth, barsHeight   = 18 * vg.Centimeter, 10 * vg.Centimeter
 	tradeWidth, tradeHeight = 14 * vg.Centimeter, 11 * vg.Centimeter
-	distWidth, distHeight   = 24 * vg.Centimeter, 14 * vg.Centimeter
+	distWidth, distHeight   = 24 * vg.Centimeter, 17 * vg.Centimeter
 	pngDPI                  = 150
 )
 
@@ -146,7 +146,7 @@ func DistributionPlots(rows []Row) ([][]*plot.Plot, error) {
 		}
 		names := make([]string, len(rows))
 		for vi, r := range rows {
-			names[vi] = fmt.Sprint(vi + 1)
+			names[vi] = r.Label
 			var vals plotter.Values
 			for _, s := range r.Run.Samples {
 				if s.Variant == r.Variant && s.Status == charis.StatusOK {
@@ -165,7 +165,8 @@ func DistributionPlots(rows []Row) ([][]*plot.Plot, error) {
 			p.Add(b)
 		}
 		p.NominalX(names...)
-		p.X.Label.Text = "variant (see legend)"
+		p.X.Tick.Label.Rotation = math.Pi / 5 // variant names, slanted so that long ones do not collide
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 		if i%3 == 0 {
 			panels = append(panels, nil)
 		}
@@ -178,9 +179,8 @@ func DistributionPlots(rows []Row) ([][]*plot.Plot, error) {
 type legendKind int
 
 const (
-	colourLegend   legendKind = iota // colour swatch and label
-	markerLegend                     // colour, marker and label
-	numberedLegend                   // colour and "n = label" (boxes are numbered on the axis)
+	colourLegend legendKind = iota // colour swatch and label
+	markerLegend                   // colour, marker and label
 )
 
 // saveTiles draws plots in a grid above a legend strip of the rows, PNG or SVG by the
@@ -236,11 +236,7 @@ func drawLegend(c draw.Canvas, rows []Row, kind legendKind) {
 		} else {
 			c.FillPolygon(plotutil.Color(i), []vg.Point{{X: x, Y: y}, {X: x + sw, Y: y}, {X: x + sw, Y: y + sw}, {X: x, Y: y + sw}})
 		}
-		label := r.Label
-		if kind == numberedLegend {
-			label = fmt.Sprintf("%d = %s", i+1, r.Label)
-		}
-		c.FillText(sty, vg.Point{X: x + sw + vg.Points(4), Y: y}, label)
+		c.FillText(sty, vg.Point{X: x + sw + vg.Points(4), Y: y}, r.Label)
 	}
 }
 
@@ -278,7 +274,7 @@ func WritePlots(dir string, rows []Row) ([]string, error) {
 			{"tradeoff", func(p string) error {
 				return saveTiles([][]*plot.Plot{{trade}}, tradeWidth, tradeHeight, p, rows, markerLegend)
 			}},
-			{"distributions", func(p string) error { return saveTiles(dist, distWidth, distHeight, p, rows, numberedLegend) }},
+			{"distributions", func(p string) error { return saveTiles(dist, distWidth, distHeight, p, rows, colourLegend) }},
 		} {
 			p := filepath.Join(dir, f.name+ext)
 			if err := f.save(p); err != nil {
