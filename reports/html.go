@@ -77,13 +77,14 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
-.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
+.prov th,.prov td{text-align:left}.prov td{white-space:normal;max-width:420px}.prov span{white-space:nowrap}.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
 </style></head><body>
 <h1>CHARIS report</h1>
-{{range .Runs}}<p>Run <code>{{.Dir}}</code>: manifest <code>{{.Summary.Provenance.Manifest}}</code>,
-charisbench {{.Summary.Provenance.Version}}{{with .Summary.Provenance.Commit}} ({{.}}){{end}},
-metric config <code>{{printf "%.12s" .Summary.Provenance.MetricConfigHash}}</code>,
-encoders {{range $role, $sha := .Summary.Provenance.Encoders}}{{$role}} <code>{{printf "%.12s" $sha}}</code> {{end}}</p>{{end}}
+<div class="scroll"><table class="prov"><tr><th>run</th><th>manifest</th><th>charisbench</th><th>metric config</th><th>encoders (sha256)</th></tr>
+{{range .Runs}}<tr><td><code>{{.Dir}}</code></td><td><code>{{.Summary.Provenance.Manifest}}</code></td>
+<td>{{.Summary.Provenance.Version}}{{with .Summary.Provenance.Commit}} ({{.}}){{end}}</td><td><code>{{printf "%.12s" .Summary.Provenance.MetricConfigHash}}</code></td>
+<td>{{range $role, $sha := .Summary.Provenance.Encoders}}<span>{{$role}} <code>{{printf "%.12s" $sha}}</code></span> {{end}}</td></tr>
+{{end}}</table></div>
 {{range .Warnings}}<p class="warn">warning: {{.}}</p>{{end}}
 <h2>Scores</h2>
 <div class="scroll"><table><tr><th>variant</th><th>n</th><th>failures</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
