@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
@@ -44,7 +43,7 @@ const ssimSize = 128
 // generator, identity retrieval top-1 among the benchmark's references, IC and VQ as a
 // share of the ground truth's, SSIM of the generated image to the reference) and
 // contact_sheet.png (reference, ground truth and each variant, per sample).
-func writeEvidence(out, dir string, vs []Variant) ([]string, error) {
+func writeEvidence(out, dir string, vs []Variant) ([]string, reports.Section, error) {
 	var rows []*evidenceRow
 	add := func(name, runDir, manifest string) error {
 		r, err := charis.ReadRun(runDir)
@@ -78,30 +77,31 @@ func writeEvidence(out, dir string, vs []Variant) ([]string, error) {
 	truthDir := filepath.Join(out, GroundTruth)
 	if _, err := os.Stat(filepath.Join(truthDir, "run", charis.SummaryFile)); err == nil {
 		if err := add(GroundTruth, filepath.Join(truthDir, "run"), filepath.Join(truthDir, "manifest.jsonl")); err != nil {
-			return nil, err
+			return nil, reports.Section{}, err
 		}
 	}
 	for _, v := range vs {
 		vdir := filepath.Join(out, "variants", v.Name)
 		if err := add(v.Name, filepath.Join(vdir, "run"), filepath.Join(vdir, "generated", "manifest.jsonl")); err != nil {
-			return nil, err
+			return nil, reports.Section{}, err
 		}
 	}
+	sec := evidenceSection(rows)
 	md := filepath.Join(dir, "evidence.md")
-	if err := os.WriteFile(md, []byte(evidenceTable(rows)), 0o644); err != nil {
-		return nil, err
+	if err := os.WriteFile(md, []byte(sec.Markdown()), 0o644); err != nil {
+		return nil, sec, err
 	}
 	sheet := filepath.Join(dir, contactSheetFile)
 	if err := os.Remove(sheet); err != nil && !os.IsNotExist(err) { // a previous report's
-		return nil, err
+		return nil, sec, err
 	}
 	if err := contactSheet(sheet, rows); err != nil {
-		return nil, err
+		return nil, sec, err
 	}
 	if _, err := os.Stat(sheet); err != nil { // no variant with its images here (merged shards)
-		return []string{md}, nil
+		return []string{md}, sec, nil
 	}
-	return []string{md, sheet}, nil
+	return []string{md, sheet}, sec, nil
 }
 
 // copySSIM is the mean SSIM of each generated image to its reference, with a 95% bootstrap
@@ -165,22 +165,22 @@ func grayAt(dir, p string) (ssim.Gray, error) {
 	return metrics.GrayResized(img, ssimSize)
 }
 
-func evidenceTable(rows []*evidenceRow) string {
+func evidenceSection(rows []*evidenceRow) reports.Section {
 	var truth *charis.VariantSummary
 	for _, r := range rows {
 		if r.name == GroundTruth {
 			truth = r.run.Summary.Variants[GroundTruth]
 		}
 	}
-	var b strings.Builder
-	b.WriteString("### Evidence: identity retrieval, IC, CF and VQ against the ground truth, copy-paste\n\n")
-	b.WriteString("| generator | identity top-1 | IC | IC / truth | CF | CF / truth | VQ | VQ / truth | SSIM to reference | CHARIS | masks |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	t := &reports.Table{
+		Head:    []string{"generator", "identity top-1", "IC", "IC / truth", "CF", "CF / truth", "VQ", "VQ / truth", "SSIM to reference", "CHARIS", "masks"},
+		Numeric: []bool{false, true, true, true, true, true, true, true, true, true, false},
+	}
 	stat := func(s charis.Stat) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", s.Mean, s.CI[0], s.CI[1]) }
 	for _, r := range rows {
 		v := r.run.Summary.Variants[r.name]
 		if v == nil || v.CHARIS == nil {
-			fmt.Fprintf(&b, "| %s | – | – | – | – | – | – | – | – | – | – |\n", r.name)
+			t.Rows = append(t.Rows, []string{r.name, "–", "–", "–", "–", "–", "–", "–", "–", "–", "–"})
 			continue
 		}
 		top1 := "–"
@@ -202,16 +202,19 @@ func evidenceTable(rows []*evidenceRow) string {
 		if !math.IsNaN(r.ssimMean) {
 			copyCell = fmt.Sprintf("%.3f [%.3f, %.3f]", r.ssimMean, r.ssimCI[0], r.ssimCI[1])
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, top1,
+		t.Rows = append(t.Rows, []string{r.name, top1,
 			stat(v.Axes[charis.AxisIC]), ratio(charis.AxisIC), stat(v.Axes[charis.AxisCF]), ratio(charis.AxisCF),
-			stat(v.Axes[charis.AxisVQ]), ratio(charis.AxisVQ), copyCell, stat(*v.CHARIS), reports.MaskSources(v.MaskSources))
+			stat(v.Axes[charis.AxisVQ]), ratio(charis.AxisVQ), copyCell, stat(*v.CHARIS), reports.MaskSources(v.MaskSources)})
 	}
-	b.WriteString("\nIdentity top-1: the share of generated images whose nearest benchmark reference (identity encoder, CLS cosine) is their own subject's. " +
-		"Intervals: 95% bootstrap over subjects. The ground truth is the benchmark's targets scored without their masks, as generated images have none: " +
-		"every generated image's mask comes from the model manifest's segmenter where it has one, else the whole image counts " +
-		"(masks: the scored samples by mask source, docs/metric.md). CF is over the samples whose prompt does not license a colour change. " +
-		"SSIM to reference near 1 is copy-paste.\n")
-	return b.String()
+	return reports.Section{
+		Title: "Evidence: identity retrieval, IC, CF and VQ against the ground truth, copy-paste",
+		Table: t,
+		Note: "Identity top-1: the share of generated images whose nearest benchmark reference (identity encoder, CLS cosine) is their own subject's. " +
+			"Intervals: 95% bootstrap over subjects. The ground truth is the benchmark's targets scored without their masks, as generated images have none: " +
+			"every generated image's mask comes from the model manifest's segmenter where it has one, else the whole image counts " +
+			"(masks: the scored samples by mask source, docs/metric.md). CF is over the samples whose prompt does not license a colour change. " +
+			"SSIM to reference near 1 is copy-paste.",
+	}
 }
 
 // contactSheet lays out, for the first samples, the reference, then each generator's image.

@@ -99,25 +99,20 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("the ground truth's scored run: %w (run again to score it again)", err)
 	}
-	// The evidence first: report.html shows its contact sheet.
+	// The evidence and the paper's tables first: report.html shows them.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	evidence, err := writeEvidence(out, dir, vs)
+	evidence, evidenceSec, err := writeEvidence(out, dir, vs)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
-	var figures []reports.Figure
-	if sheet, err := os.ReadFile(filepath.Join(dir, contactSheetFile)); err == nil {
-		figures = append(figures, reports.Figure{Title: "Contact sheet: reference, ground truth, each variant", PNG: sheet})
-	}
-	if _, err := reports.Write(dir, withTruth, figures...); err != nil {
-		return nil, err
-	}
+	var sections []reports.Section
 	var files []string
 	for _, t := range paperTables(vs) {
-		md, tex := renderPaperTable(t, byName)
-		for _, out := range []struct{ ext, text string }{{".md", md}, {".tex", tex}} {
+		sec, tex := renderPaperTable(t, byName)
+		sections = append(sections, sec)
+		for _, out := range []struct{ ext, text string }{{".md", sec.Markdown()}, {".tex", tex}} {
 			p := filepath.Join(dir, "paper_"+t.name+out.ext)
 			if err := os.WriteFile(p, []byte(out.text), 0o644); err != nil {
 				return nil, err
@@ -125,15 +120,25 @@ func WriteReport(out string, vs []Variant) ([]string, error) {
 			files = append(files, p)
 		}
 	}
+	sections = append(sections, evidenceSec)
+	if sheet, err := os.ReadFile(filepath.Join(dir, contactSheetFile)); err == nil {
+		sections = append(sections, reports.Section{Title: "Contact sheet: reference, ground truth, each variant", PNG: sheet})
+	}
+	if _, err := reports.Write(dir, withTruth, sections...); err != nil {
+		return nil, err
+	}
 	return append(files, evidence...), nil // the paper's tables in its order (main, masking, LoRA), then the evidence
 }
 
-// renderPaperTable lays a paper table out as Markdown and LaTeX: the run's CHARIS (mean ±
-// half the 95% interval) and axes beside the paper's CHARIS.
-func renderPaperTable(t paperTable, runs map[string]*charis.Run) (md, tex string) {
-	var b, l strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n| method | variant | CHARIS (this run) | IC | PA | CF | VQ | TD | CHARIS (paper) |\n", t.title)
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+// renderPaperTable lays a paper table out as a report section (its Markdown is the .md
+// file) and as LaTeX: the run's CHARIS (mean ± half the 95% interval) and axes beside the
+// paper's CHARIS.
+func renderPaperTable(t paperTable, runs map[string]*charis.Run) (reports.Section, string) {
+	var l strings.Builder
+	tab := &reports.Table{
+		Head:    []string{"method", "variant", "CHARIS (this run)", "IC", "PA", "CF", "VQ", "TD", "CHARIS (paper)"},
+		Numeric: []bool{false, false, true, true, true, true, true, true, true},
+	}
 	fmt.Fprintf(&l, "%% %s\n\\begin{tabular}{ll ccccccc}\n\\toprule\nMethod & Variant & CHARIS & IC & PA & CF & VQ & TD & CHARIS (paper) \\\\\n\\midrule\n", t.title)
 	for _, row := range t.rows {
 		cells := []string{"–", "–", "–", "–", "–", "–"}
@@ -149,11 +154,12 @@ func renderPaperTable(t paperTable, runs map[string]*charis.Run) (md, tex string
 		if variant == "" {
 			variant = "(not in this run)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.3f |\n", row.label, variant, strings.Join(cells, " | "), row.paper)
-		fmt.Fprintf(&l, "%s & %s & %s & %.3f \\\\\n", reports.TeXEscape(row.label), reports.TeXEscape(variant),
-			strings.ReplaceAll(strings.Join(cells, " & "), "±", `$\pm$`), row.paper)
+		paper := fmt.Sprintf("%.3f", row.paper)
+		tab.Rows = append(tab.Rows, append(append([]string{row.label, variant}, cells...), paper))
+		fmt.Fprintf(&l, "%s & %s & %s & %s \\\\\n", reports.TeXEscape(row.label), reports.TeXEscape(variant),
+			strings.ReplaceAll(strings.Join(cells, " & "), "±", `$\pm$`), paper)
 	}
-	b.WriteString("\nThis run's CHARIS is measured on charis-world with its own encoders; the paper's on its benchmark with CLIP and DINOv2. Compare directions, not values.\n")
 	l.WriteString("\\bottomrule\n\\end{tabular}\n")
-	return b.String(), l.String()
+	return reports.Section{Title: t.title, Table: tab,
+		Note: "This run's CHARIS is measured on charis-world with its own encoders; the paper's on its benchmark with CLIP and DINOv2. Compare directions, not values."}, l.String()
 }

@@ -107,6 +107,11 @@ func TestRunResumeExec(t *testing.T) {
 	if err != nil || !strings.Contains(string(html), "<h2>Contact sheet") {
 		t.Errorf("report.html lacks the contact sheet (%v)", err)
 	}
+	for _, want := range []string{"<h2>Evidence: identity retrieval", "<th>CHARIS (paper)</th>", "<td>copy-reference</td>"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks the paper's tables or the evidence: %q", want)
+		}
+	}
 	evidence, err := os.ReadFile(filepath.Join(out, "report", "evidence.md"))
 	if err != nil {
 		t.Fatal(err)

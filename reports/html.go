@@ -45,15 +45,9 @@ type htmlSample struct {
 	Reference, Generated template.URL // data: URLs, empty when the file is missing
 }
 
-// Figure is an image the caller adds to report.html, under its title (a contact sheet).
-type Figure struct {
-	Title string
-	PNG   []byte
-}
-
-type htmlFigure struct {
-	Title string
-	URL   template.URL
+type htmlSection struct {
+	Section
+	URL template.URL // the image's data URL
 }
 
 type htmlPage struct {
@@ -61,7 +55,7 @@ type htmlPage struct {
 	Heads    []string
 	Rows     []htmlRow
 	Plots    []template.URL
-	Figures  []htmlFigure
+	Sections []htmlSection
 	Subjects []string
 	SubjHead []string
 	SubjRows [][]string
@@ -77,7 +71,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
-.prov th,.prov td{text-align:left}.prov td{white-space:normal;max-width:420px}.prov span{white-space:nowrap}.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
+.prov th,.prov td,.section th,.section td{text-align:left}.prov td{white-space:normal;max-width:420px}.prov span{white-space:nowrap}.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
 </style></head><body>
 <h1>CHARIS report</h1>
 <div class="scroll"><table class="prov"><tr><th>run</th><th>manifest</th><th>charisbench</th><th>metric config</th><th>encoders (sha256)</th></tr>
@@ -93,7 +87,9 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-spa
 <p>Means over scored samples; below each, ± half the 95% bootstrap interval (subjects resampled); best per column in bold;
 (n=…): the samples an axis applies to, where fewer (CF is left out where the prompt licenses a colour change).</p>
 <h2>Plots</h2><div class="plots">{{range .Plots}}<img src="{{.}}" alt="plot">{{end}}</div>
-{{range .Figures}}<h2>{{.Title}}</h2><div class="plots"><img src="{{.URL}}" alt="{{.Title}}"></div>
+{{range .Sections}}<h2>{{.Title}}</h2>{{with .Table}}<div class="scroll"><table class="section"><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>{{end}}{{with .Note}}<p>{{.}}</p>{{end}}{{if .URL}}<div class="plots"><img src="{{.URL}}" alt="{{.Title}}"></div>{{end}}
 {{end}}
 <h2>Best and worst samples per variant (by CHARIS)</h2>
 {{range .Rows}}<h3>{{.Label}}</h3>
@@ -109,11 +105,15 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-spa
 `))
 
 // WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), the
-// caller's figures, and thumbnails of each variant's best and worst samples with their scores.
-func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, figures ...Figure) error {
+// caller's sections, and thumbnails of each variant's best and worst samples with their scores.
+func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, sections ...Section) error {
 	pg := htmlPage{Runs: runs}
-	for _, f := range figures {
-		pg.Figures = append(pg.Figures, htmlFigure{Title: f.Title, URL: dataURL(f.PNG)})
+	for _, s := range sections {
+		hs := htmlSection{Section: s}
+		if s.PNG != nil {
+			hs.URL = dataURL(s.PNG)
+		}
+		pg.Sections = append(pg.Sections, hs)
 	}
 	b := best(rows)
 	for _, c := range Columns {

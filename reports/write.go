@@ -12,9 +12,9 @@ import (
 )
 
 // Write writes every report of runs into dir: table.{txt,md,tex,csv}, subjects.{md,csv},
-// bars/tradeoff/distributions.{png,svg} and report.html (with the figures given, after the
+// bars/tradeoff/distributions.{png,svg} and report.html (with the sections given, after the
 // plots). It returns the files written.
-func Write(dir string, runs []*charis.Run, figures ...Figure) ([]string, error) {
+func Write(dir string, runs []*charis.Run, sections ...Section) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func Write(dir string, runs []*charis.Run, figures ...Figure) ([]string, error) 
 		}
 	}
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, runs, rows, pngs, figures...); err != nil {
+	if err := WriteHTML(&buf, runs, rows, pngs, sections...); err != nil {
 		return nil, fmt.Errorf("report.html: %w", err)
 	}
 	p := filepath.Join(dir, "report.html")
