@@ -68,7 +68,7 @@ func Manifest(opt Options) (*Result, error) {
 	if res.Extra, err = checkStrays(d, layout, opt); err != nil {
 		return nil, err
 	}
-	rel := relativeTo(filepath.Dir(opt.Out))
+	rel := func(p string) string { return charis.RelTo(filepath.Dir(opt.Out), p) }
 	for _, s := range d.Subjects {
 		for k, tmpl := range d.Prompts(s) {
 			for j := range opt.Samples {
@@ -160,22 +160,6 @@ func listed(paths []string) string {
 		return "missing: " + strings.Join(paths, ", ")
 	}
 	return fmt.Sprintf("the first %d: %s", maxListed, strings.Join(paths[:maxListed], ", "))
-}
-
-// relativeTo makes paths relative to dir where it can (a manifest moved with its images
-// keeps working), absolute otherwise.
-func relativeTo(dir string) func(string) string {
-	absDir, err := filepath.Abs(dir)
-	return func(p string) string {
-		abs, aerr := filepath.Abs(p)
-		if err != nil || aerr != nil {
-			return p
-		}
-		if r, err := filepath.Rel(absDir, abs); err == nil {
-			return r
-		}
-		return abs
-	}
 }
 
 // Write writes the manifest atomically.

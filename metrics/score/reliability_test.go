@@ -11,15 +11,13 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/metrics/cache"
+	"github.com/charisbench/charisbench/metrics/encoder"
 )
 
-// TestCorruptWorkLog: a run resumed from a work log a killed job or a stray writer left
-// damaged either continues to samples.jsonl identical to an uninterrupted run's, or
-// refuses saying how to recover (docs/reliability.md lists every case).
-func TestCorruptWorkLog(t *testing.T) {
-	rt := openRuntime(t)
-	dir := buildWorld(t, 3, 2, "blur@1")
-	opt := options(t, rt, dir)
+// scoredOnce scores a small world without a cache: its options and samples.jsonl.
+func scoredOnce(t *testing.T, rt *encoder.Runtime) (Options, []byte) {
+	t.Helper()
+	opt := options(t, rt, buildWorld(t, 3, 2, "blur@1"))
 	if _, err := Run(context.Background(), opt); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +25,15 @@ func TestCorruptWorkLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return opt, want
+}
+
+// TestCorruptWorkLog: a run resumed from a work log a killed job or a stray writer left
+// damaged either continues to samples.jsonl identical to an uninterrupted run's, or
+// refuses saying how to recover (docs/reliability.md lists every case).
+func TestCorruptWorkLog(t *testing.T) {
+	rt := openRuntime(t)
+	opt, want := scoredOnce(t, rt)
 	log, err := os.ReadFile(filepath.Join(opt.Out, WorkFile))
 	if err != nil {
 		t.Fatal(err)
@@ -110,15 +117,7 @@ func TestCorruptCache(t *testing.T) {
 // file and the way out. Never an answer from a damaged entry.
 func TestCacheDamagedInside(t *testing.T) {
 	rt := openRuntime(t)
-	dir := buildWorld(t, 3, 2, "blur@1")
-	opt := options(t, rt, dir)
-	if _, err := Run(context.Background(), opt); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join(opt.Out, charis.SamplesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	opt, want := scoredOnce(t, rt)
 	good := filepath.Join(t.TempDir(), "cache.sqlite")
 	withCache := func(path string) (*cache.Cache, error) {
 		c, err := cache.Open(path)
