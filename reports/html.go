@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
@@ -35,6 +36,7 @@ type htmlRow struct {
 	Failed       []string
 	Best, Worst  []htmlSample
 	SubjectMeans []string
+	Drifted      string // score --judge: the attributes judged changed unasked, with their counts
 }
 
 type htmlSample struct {
@@ -42,6 +44,7 @@ type htmlSample struct {
 	ID, Prompt           string
 	CHARIS               string
 	Axes                 string
+	Drifted              string       // the attributes the judge found changed unasked
 	Reference, Generated template.URL // data: URLs, empty when the file is missing
 }
 
@@ -56,6 +59,7 @@ type htmlPage struct {
 	Rows     []htmlRow
 	Plots    []template.URL
 	Sections []htmlSection
+	Verdict  []string // the opening lines: which variant leads, by how much, what failed
 	Subjects []string
 	SubjHead []string
 	SubjRows [][]string
@@ -71,9 +75,10 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border-bottom:1
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-space:nowrap}b{color:#05a}
 .samples{display:flex;flex-wrap:wrap;gap:12px}.sample{border:1px solid #ddd;padding:6px;width:280px;font-size:12px}
 .sample img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated;background:#eee}
-.prov th,.prov td,.section th,.section td{text-align:left}.prov td{white-space:normal;max-width:420px}.prov span{white-space:nowrap}.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}code{font-size:12px}
+.prov th,.prov td,.section th,.section td{text-align:left}.prov td{white-space:normal;max-width:420px}.prov span{white-space:nowrap}.plots img{max-width:100%;margin:1em 0}.warn{color:#a40}.verdict{font-size:15px;margin:.3em 0}code{font-size:12px}
 </style></head><body>
 <h1>CHARIS report</h1>
+{{range .Verdict}}<p class="verdict">{{.}}</p>{{end}}
 <div class="scroll"><table class="prov"><tr><th>run</th><th>manifest</th><th>charisbench</th><th>metric config</th><th>encoders (sha256)</th></tr>
 {{range .Runs}}<tr><td><code>{{.Dir}}</code></td><td><code>{{.Summary.Provenance.Manifest}}</code></td>
 <td>{{.Summary.Provenance.Version}}{{with .Summary.Provenance.Commit}} ({{.}}){{end}}</td><td><code>{{printf "%.12s" .Summary.Provenance.MetricConfigHash}}</code></td>
@@ -94,6 +99,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-spa
 <h2>Best and worst samples per variant (by CHARIS)</h2>
 {{range .Rows}}<h3>{{.Label}}</h3>
 {{if .Failed}}<p class="warn">failed: {{range .Failed}}<code>{{.}}</code> {{end}}</p>{{end}}
+{{with .Drifted}}<p>identity judge, attributes changed unasked (samples): {{.}}</p>{{end}}
 <div class="samples">{{range .Best}}{{template "sample" .}}{{end}}{{range .Worst}}{{template "sample" .}}{{end}}</div>
 {{end}}
 <h2>Per subject (mean CHARIS)</h2>
@@ -101,7 +107,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}td{white-spa
 {{range .SubjRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></div>
 </body></html>
 {{define "sample"}}<div class="sample"><div>{{if .Reference}}<img src="{{.Reference}}" alt="reference">{{end}}{{if .Generated}}<img src="{{.Generated}}" alt="generated">{{end}}</div>
-{{.Rank}}: <b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}<br><i>{{.Prompt}}</i></div>{{end}}
+{{.Rank}}: <b>CHARIS {{.CHARIS}}</b> <code>{{.ID}}</code><br>{{.Axes}}{{with .Drifted}}<br><span class="warn">drifted: {{.}}</span>{{end}}<br><i>{{.Prompt}}</i></div>{{end}}
 `))
 
 // WriteHTML writes one self-contained HTML page: tables, the plots (PNG, embedded), the
@@ -136,8 +142,14 @@ func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, sect
 			hr.Cells = append(hr.Cells, hc)
 		}
 		hr.Best, hr.Worst = examples(r)
+		var drift []string
+		for _, d := range r.Summary.Drifted {
+			drift = append(drift, fmt.Sprintf("%s (%d)", d.Attribute, d.Count))
+		}
+		hr.Drifted = strings.Join(drift, ", ")
 		pg.Rows = append(pg.Rows, hr)
 	}
+	pg.Verdict = verdict(rows)
 	for _, p := range plots {
 		pg.Plots = append(pg.Plots, dataURL(p))
 	}
@@ -157,6 +169,39 @@ func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, sect
 		pg.SubjRows = append(pg.SubjRows, row)
 	}
 	return page.Execute(w, pg)
+}
+
+// verdict is the page's opening: the variant with the highest CHARIS, whether its interval
+// clears every other's, and how many samples failed.
+func verdict(rows []Row) []string {
+	var lead *Row
+	failed, n := 0, 0
+	for i, r := range rows {
+		failed, n = failed+r.Summary.Failures, n+r.Summary.N
+		if c := r.Summary.CHARIS; c != nil && (lead == nil || c.Mean > lead.Summary.CHARIS.Mean) {
+			lead = &rows[i]
+		}
+	}
+	if lead == nil {
+		return []string{fmt.Sprintf("No variant has a scored sample (%d of %d failed).", failed, n)}
+	}
+	c := lead.Summary.CHARIS
+	line := fmt.Sprintf("Highest CHARIS: %s, %.3f [%.3f, %.3f]", lead.Label, c.Mean, c.CI[0], c.CI[1])
+	var overlaps []string
+	for _, r := range rows {
+		if o := r.Summary.CHARIS; r.Label != lead.Label && o != nil && o.CI[1] >= c.CI[0] {
+			overlaps = append(overlaps, r.Label)
+		}
+	}
+	switch {
+	case len(rows) == 1:
+		line += "."
+	case len(overlaps) == 0:
+		line += ": its 95% interval is above every other variant's."
+	default:
+		line += fmt.Sprintf(": its 95%% interval overlaps %s's, so the order between them is not settled.", strings.Join(overlaps, ", "))
+	}
+	return []string{line, fmt.Sprintf("%d variants, %d samples, %d failed.", len(rows), n, failed)}
 }
 
 // examples returns a variant's best and worst scored samples by CHARIS.
@@ -187,6 +232,15 @@ func sampleView(run *charis.Run, s charis.SampleResult, rank string) htmlSample 
 			continue
 		}
 		v.Axes += fmt.Sprintf("%s %.2f ", a, s.Axes[a].Score)
+	}
+	if s.Judge != nil {
+		var drift []string
+		for _, c := range s.Judge.Checks {
+			if c.Verdict == charis.VerdictDrifted {
+				drift = append(drift, c.Attribute)
+			}
+		}
+		v.Drifted = strings.Join(drift, ", ")
 	}
 	manifest := run.Summary.Provenance.Manifest
 	v.Reference = thumbnail(charis.Resolve(manifest, s.Reference))

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"fmt"
 	"flag"
 	"image"
 	"image/png"
@@ -220,5 +221,33 @@ func TestSeveralRunsAreLabelled(t *testing.T) {
 	rows := Rows([]*charis.Run{a, b})
 	if len(rows) != 2*len(a.Summary.Variants) || !strings.HasPrefix(rows[0].Label, "run/") || !strings.HasPrefix(rows[len(rows)-1].Label, "other/") {
 		t.Fatalf("labels: %v", []string{rows[0].Label, rows[len(rows)-1].Label})
+	}
+}
+
+// TestHTMLVerdictAndDrift: the page opens with the leading variant and whether its interval
+// clears the others', and shows the judge's drifted attributes per variant and per sample.
+func TestHTMLVerdictAndDrift(t *testing.T) {
+	run := fixtureRun(t)
+	run.Summary.Variants["blur@1"].Drifted = []charis.DriftCount{{Attribute: "hair colour", Count: 4}}
+	for i := range run.Samples {
+		if run.Samples[i].Variant == "blur@1" {
+			run.Samples[i].Judge = &charis.Judgment{Checks: []charis.JudgeCheck{{Attribute: "hair colour", Verdict: charis.VerdictDrifted}}}
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, []*charis.Run{run}, Rows([]*charis.Run{run}), nil); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	gt := run.Summary.Variants["ground_truth"].CHARIS
+	for _, want := range []string{
+		fmt.Sprintf("Highest CHARIS: ground_truth, %.3f [%.3f, %.3f]", gt.Mean, gt.CI[0], gt.CI[1]),
+		"3 variants, 30 samples, 0 failed.",
+		"attributes changed unasked (samples): hair colour (4)",
+		`<span class="warn">drifted: hair colour</span>`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
 	}
 }
