@@ -3,18 +3,24 @@ package reports
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"image"
 	"image/png"
 	"io"
+	"io/fs"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/charis/preprocess"
+	"github.com/charisbench/charisbench/charis/readfile"
+	"github.com/charisbench/charisbench/metrics/validate"
 )
 
 // thumbSide is the long side of sample thumbnails in the HTML report.
@@ -150,6 +156,16 @@ func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, sect
 		pg.Rows = append(pg.Rows, hr)
 	}
 	pg.Verdict = verdict(rows)
+	for _, r := range runs {
+		v, err := validationBeside(r)
+		if err != nil {
+			return err
+		}
+		if v != nil {
+			title, lines := verdictLines(v)
+			pg.Verdict = append(pg.Verdict, title+". "+strings.Join(lines, " ")+" (validation.html beside the run.)")
+		}
+	}
 	for _, p := range plots {
 		pg.Plots = append(pg.Plots, dataURL(p))
 	}
@@ -169,6 +185,28 @@ func WriteHTML(w io.Writer, runs []*charis.Run, rows []Row, plots [][]byte, sect
 		pg.SubjRows = append(pg.SubjRows, row)
 	}
 	return page.Execute(w, pg)
+}
+
+// validationBeside reads the validation `charisbench validate --out DIR` wrote beside the
+// run it scored (DIR/validation.json for DIR/run); nil when there is none, or when the
+// run's Dir is a label rather than its folder (an ablation's variant name).
+func validationBeside(r *charis.Run) (*validate.Report, error) {
+	if _, why := readfile.Stat(filepath.Join(r.Dir, charis.SummaryFile)); why != nil {
+		return nil, nil
+	}
+	path := filepath.Join(filepath.Dir(filepath.Clean(r.Dir)), "validation.json")
+	data, err := readfile.Read("validation", path, readfile.MaxStateBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v validate.Report
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: not a validation: %w", path, err)
+	}
+	return &v, nil
 }
 
 // verdict is the page's opening: the variant with the highest CHARIS, whether its interval

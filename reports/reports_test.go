@@ -2,8 +2,9 @@ package reports
 
 import (
 	"bytes"
-	"fmt"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/metrics/validate"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -249,5 +251,38 @@ func TestHTMLVerdictAndDrift(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+}
+
+// TestHTMLShowsValidation: a run scored by `validate --out DIR` (DIR/run) has its verdict
+// from DIR/validation.json at the top of the page; a damaged one is an error naming it.
+func TestHTMLShowsValidation(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	os.MkdirAll(runDir, 0o755)
+	for _, f := range []string{charis.SummaryFile, charis.SamplesFile} {
+		b, err := os.ReadFile(filepath.Join("testdata", "run", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(runDir, f), b, 0o644)
+	}
+	run, err := charis.ReadRun(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := validate.Report{Run: "w11", Version: 2, Pass: false, Checks: []validate.Check{{Name: "a", Pass: true}, {Name: "b", Pass: false}}}
+	data, _ := json.Marshal(rep)
+	os.WriteFile(filepath.Join(dir, "validation.json"), data, 0o644)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, []*charis.Run{run}, Rows([]*charis.Run{run}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Validation of CHARIS v2: FAIL. Run: w11. 1 of 2 checks pass"; !strings.Contains(buf.String(), want) {
+		t.Errorf("report.html lacks %q", want)
+	}
+	os.WriteFile(filepath.Join(dir, "validation.json"), data[:len(data)/2], 0o644)
+	if err := WriteHTML(&buf, []*charis.Run{run}, Rows([]*charis.Run{run}), nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "validation.json")) {
+		t.Errorf("a damaged validation.json: %v", err)
 	}
 }
