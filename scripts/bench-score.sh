@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# make bench-score: scoring speed and peak memory against its peers, side by side in one
-# run, on the 30 DreamBench photos of ../shared (60 samples: each photo the reference of
-# two; as the generated images, other subjects' photos re-saved by Pillow, mirrored or
-# cropped, so that each is a file of its own, as generations are: no image is shared between
-# a reference and a generation), with random-weight encoders of the
-# real shapes (tools/encoders/real_shaped.py: DINOv2 ViT-S/14 all tokens, CLIP ViT-B/32
-# image and text towers, ~690 MB of ONNX, built once into OUT/models):
-#   charisbench   `charisbench score --no-cache`, cold: whole process, model loading included
+# make bench-score: scoring speed and peak memory against its peers and its ceilings, side by
+# side in one run, on the 30 DreamBench photos of ../shared (60 samples: each photo the
+# reference of two; as the generated images, other subjects' photos re-saved by Pillow,
+# mirrored or cropped, so that each is a file of its own, as generations are: 90 distinct
+# images), with random-weight encoders of the real shapes (tools/encoders/real_shaped.py:
+# DINOv2 ViT-S/14 all tokens, CLIP ViT-B/32 image and text towers, ~690 MB of ONNX, built
+# once into OUT/models):
+#   charisbench   `charisbench score --no-cache` with default flags, cold: the whole process,
+#                 model loading included
 #   torch b1/b16  the PyTorch + PIL loop (tools/bench/torch_score.py), batch 1 and 16:
 #                 DINO, CLIP-I, CLIP-T only; its timed loop excludes building the models
-#   ORT alone     ONNX Runtime on ready 224 px pixels, the same encoder work
-#                 (BenchmarkORTAlone in metrics/encoder)
+#   ORT raw       ONNX Runtime through onnxruntime_go and nothing of charisbench
+#                 (tools/bench/ortraw) on ready inputs: the 90 distinct images through each
+#                 image encoder and the 60 prompts through the text encoder, at the intra-op
+#                 threads and batch size that were fastest in a sweep over 1..cores threads
+#                 and batches of 4, 8 and 16 (printed); its timed loop excludes loading the
+#                 models and one warm-up batch per model
+#   limit         what this work can reach on this machine: the encoders' core-seconds
+#                 (ORT raw's best at one thread) plus the CPU stage's (decode and the three resizes
+#                 of each distinct image: the faster of charisbench's BenchmarkPrepareImages
+#                 and Pillow's tools/bench/pil_prepare.py, one thread), spread over the cores
+#                 as if nothing were lost to waiting
 # Each case runs ROUNDS times (default 3), the cases alternating within a round; the table
 # gives medians, then the ratios of the medians and the medians of each round's ratios (paired:
 # the machine's speed drifts between rounds) on the last lines.
@@ -54,8 +64,30 @@ with open(os.path.join(out, "manifest.jsonl"), "w") as f, open(os.path.join(out,
             p.write(prompt + "\n")
 PYEOF
 "$bin" tokenize < "$out/prompts.txt" > "$out/ids.jsonl"
-go test -c -o "$out/encoder.test" ./metrics/encoder/ 2>/dev/null
+go build -o "$out/ortraw" ./tools/bench/ortraw
+go test -c -o "$out/score.test" ./metrics/score/
 n=$(wc -l < "$out/manifest.jsonl")
+images=$(( $(sort -u <(sed 's/.*"reference": "\([^"]*\)".*/\1/' "$out/manifest.jsonl") <(sed 's/.*"generated": "\([^"]*\)".*/\1/' "$out/manifest.jsonl") | wc -l) ))
+texts=$(sort -u "$out/prompts.txt" | wc -l)
+cores=$(nproc)
+lib=$(pwd)/.deps/onnxruntime/libonnxruntime.so.1
+raw() { # threads batch: ORT raw's command line
+  echo "$out/ortraw" --lib "$lib" --image "$models/identity.onnx:last_hidden_state" --image "$models/clip_image.onnx:image_embeds" \
+    --text "$models/clip_text.onnx:text_embeds" --ids "$out/ids.jsonl" --images "$images" --texts "$texts" --samples "$n" --threads "$1" --batch "$2"
+}
+
+# The sweep: ORT raw at 1..cores intra-op threads and batches of 4, 8 and 16, once; the
+# fastest is the ceiling's setting, and the fastest at one thread gives the encoders'
+# core-seconds for the limit.
+best= best_rate=0 rate1=0
+for t in $(seq 1 "$cores"); do
+  for b in 4 8 16; do
+    r=$($(raw "$t" "$b") | sed -n 's/.*samples_per_s=//p')
+    echo "sweep: ORT raw, $t intra-op threads, batch $b: $r samples/s" >&2
+    if [ "$t" = 1 ] && awk -v a="$r" -v b="$rate1" 'BEGIN { exit !(a > b) }'; then rate1=$r; fi
+    if awk -v a="$r" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then best="$t $b" best_rate=$r; fi
+  done
+done
 
 declare -A rate rss
 measure() { # case command...: appends "samples/s peakKB" for the case
@@ -67,7 +99,7 @@ measure() { # case command...: appends "samples/s peakKB" for the case
   case $name in
     charisbench) r=$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.3f", n / s }') ;;
     torch*) r=$(sed -n 's/^samples_per_s=//p' "$log") ;;
-    ort) r=$(awk '/BenchmarkORTAlone/ { for (i = 1; i <= NF; i++) if ($(i+1) == "samples/s") print $i }' "$log") ;;
+    ort-raw) r=$(sed -n 's/.*samples_per_s=//p' "$log") ;;
   esac
   rate[$name]+="$r "
   rss[$name]+="$kb "
@@ -75,32 +107,47 @@ measure() { # case command...: appends "samples/s peakKB" for the case
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-export CHARISBENCH_BENCH_MODELS=$models/models.yaml
+export CHARISBENCH_BENCH_MODELS=$models/models.yaml CHARISBENCH_BENCH_MANIFEST=$out/manifest.jsonl
 for round in $(seq 1 "$rounds"); do
   rm -rf "$out/run"
   measure charisbench "$bin" score --manifest "$out/manifest.jsonl" --models "$models/models.yaml" --out "$out/run" --no-cache
   measure torch-b1 $py tools/bench/torch_score.py --manifest "$out/manifest.jsonl" --ids "$out/ids.jsonl" --batch 1
   measure torch-b16 $py tools/bench/torch_score.py --manifest "$out/manifest.jsonl" --ids "$out/ids.jsonl" --batch 16
-  measure ort "$out/encoder.test" -test.run '^$' -test.bench ORTAlone -test.benchtime 1x
+  measure ort-raw $(raw $best)
+  # The CPU stage per image, one thread each: ours and Pillow's; the limit takes the faster.
+  ours=$("$out/score.test" -test.run '^$' -test.bench PrepareImages -test.benchtime 1x | awk '{ for (i = 1; i <= NF; i++) if ($(i+1) == "ms/image") print $i }')
+  pil=$($py tools/bench/pil_prepare.py --manifest "$out/manifest.jsonl" --rounds 1 | sed -n 's/ms_per_image=\([^ ]*\).*/\1/p')
+  lim=$(awk -v c="$cores" -v r1="$rate1" -v a="$ours" -v b="$pil" -v per="$images" -v n="$n" \
+    'BEGIN { p = (a < b ? a : b) / 1000 * per / n; printf "%.3f", c / (1 / r1 + p) }')
+  rate[limit]+="$lim "
+  echo "round $round: CPU stage $ours ms/image (charisbench), $pil ms/image (Pillow); limit $lim samples/s" >&2
 done
 
 model_mb=$(du -cm "$models"/*.onnx | awk 'END { print $1 }')
 echo
+echo "ORT raw: the sweep's fastest was ${best% *} intra-op threads, batch ${best#* } (at one thread: $rate1 samples/s)"
+echo "$images distinct images, $texts prompts"
+echo
 echo "| case ($n samples, median of $rounds) | samples/s | peak RSS (MiB) |"
 echo "| --- | ---: | ---: |"
-for c in charisbench torch-b1 torch-b16 ort; do
+for c in charisbench torch-b1 torch-b16 ort-raw; do
   printf "| %s | %s | %d |\n" "$c" "$(echo "${rate[$c]}" | median)" "$(( $(echo "${rss[$c]}" | median | cut -d. -f1) / 1024 ))"
 done
+printf "| limit | %s | |\n" "$(echo "${rate[limit]}" | median)"
 cb=$(echo "${rate[charisbench]}" | median)
 cb_rss=$(( $(echo "${rss[charisbench]}" | median | cut -d. -f1) / 1024 ))
+raw_rss=$(( $(echo "${rss[ort-raw]}" | median | cut -d. -f1) / 1024 ))
 echo "model bytes: $model_mb MiB"
-awk -v a="$cb" -v b="$(echo "${rate[torch-b1]}" | median)" 'BEGIN { printf "vs_torch_batch1=%.2f\n", a / b }'
-awk -v a="$cb" -v b="$(echo "${rate[torch-b16]}" | median)" 'BEGIN { printf "vs_torch_batch16=%.2f\n", a / b }'
-awk -v a="$cb" -v b="$(echo "${rate[ort]}" | median)" 'BEGIN { printf "vs_ort_alone=%.2f\n", a / b }'
+for c in torch-b1 torch-b16 ort-raw limit; do
+  awk -v a="$cb" -v b="$(echo "${rate[$c]}" | median)" -v c="$c" 'BEGIN { printf "vs_%s=%.2f\n", c, a / b }'
+done
+awk -v a="$cb_rss" -v b="$raw_rss" 'BEGIN { printf "rss_vs_ort-raw=%.2f\n", a / b }'
 awk -v a="$cb_rss" -v b="$model_mb" 'BEGIN { printf "rss_over_models=%.2f\n", a / b }'
 # The machine's speed drifts between rounds; within a round the cases run back to back, so
 # each round's ratio is a paired comparison: their median, beside the ratio of medians.
-for c in torch-b1 torch-b16 ort; do
+for c in torch-b1 torch-b16 ort-raw limit; do
   r=$(paste -d' ' <(printf '%s\n' ${rate[charisbench]}) <(printf '%s\n' ${rate[$c]}) | awk '{ printf "%.3f ", $1 / $2 }')
   printf "paired_vs_%s=%.2f (per round: %s)\n" "$c" "$(echo "$r" | median)" "${r% }"
 done
+r=$(paste -d' ' <(printf '%s\n' ${rss[charisbench]}) <(printf '%s\n' ${rss[ort-raw]}) | awk '{ printf "%.3f ", $1 / $2 }')
+printf "paired_rss_vs_ort-raw=%.2f (per round: %s)\n" "$(echo "$r" | median)" "${r% }"

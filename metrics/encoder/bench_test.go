@@ -1,9 +1,7 @@
 package encoder
 
 import (
-	"fmt"
 	"image"
-	"os"
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
@@ -39,49 +37,6 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		}
 		b.ReportMetric(float64(16*b.N)/b.Elapsed().Seconds(), "prompts/s")
 	})
-}
-
-// BenchmarkORTAlone is ONNX Runtime's own speed on the encoder work of scoring 60 samples
-// (per sample: two images through the identity and CLIP image encoders, one prompt through
-// the CLIP text encoder; batches of 16) on ready 224×224 pixels: the ceiling make
-// bench-score compares scoring with. It runs on the models of $CHARISBENCH_BENCH_MODELS (a
-// model manifest; tools/encoders/real_shaped.py writes the real-shaped ones) and is
-// skipped without it. Reports samples/s.
-func BenchmarkORTAlone(b *testing.B) {
-	path := os.Getenv("CHARISBENCH_BENCH_MODELS")
-	if path == "" {
-		b.Skip("CHARISBENCH_BENCH_MODELS (a model manifest) is not set")
-	}
-	const samples, batch = 60, 16
-	rt := openRuntime(b, Options{BatchSize: batch})
-	m := loadManifest(b, path)
-	px := make([]*image.RGBA, batch)
-	for i := range px {
-		px[i] = image.NewRGBA(image.Rect(0, 0, 224, 224))
-		for j := range px[i].Pix {
-			px[i].Pix[j] = uint8(i*31 + j*7)
-		}
-	}
-	prompts := make([]string, batch)
-	for i := range prompts {
-		prompts[i] = fmt.Sprintf("a backpack in the jungle, photo %d", i)
-	}
-	id, clipI, clipT := load(b, rt, m, charis.RoleIdentity), load(b, rt, m, charis.RoleCLIPImage), load(b, rt, m, charis.RoleCLIPText)
-	for b.Loop() {
-		for _, s := range []*Session{id, clipI} {
-			for done := 0; done < 2*samples; done += batch {
-				if _, err := s.EncodePixels(px[:min(batch, 2*samples-done)]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		for done := 0; done < samples; done += batch {
-			if _, err := clipT.EncodeTexts(prompts[:min(batch, samples-done)]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(samples*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
 // BenchmarkRuntimes runs each charis-world encoder on ONNX Runtime and on GoMLX's pure-Go

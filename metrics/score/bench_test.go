@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/metrics/cache"
 )
 
@@ -98,4 +99,51 @@ func abs(b *testing.B, p string) string {
 		b.Fatal(err)
 	}
 	return a
+}
+
+// BenchmarkPrepareImages is the CPU stage's cost per image on one goroutine: decode and
+// the three resizes scoring makes of each image (the identity and CLIP encoders' pixels,
+// TD's gray image), over every distinct image of the manifest $CHARISBENCH_BENCH_MANIFEST
+// with the preprocessing of the model manifest $CHARISBENCH_BENCH_MODELS; skipped without
+// them. make bench-score's limit line reads it. Reports ms/image.
+func BenchmarkPrepareImages(b *testing.B) {
+	manifest, models := os.Getenv("CHARISBENCH_BENCH_MANIFEST"), os.Getenv("CHARISBENCH_BENCH_MODELS")
+	if manifest == "" || models == "" {
+		b.Skip("CHARISBENCH_BENCH_MANIFEST and CHARISBENCH_BENCH_MODELS are not set")
+	}
+	samples, err := charis.ReadManifest(manifest)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := charis.LoadModelManifest(models)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := &scorer{opt: Options{Config: charis.DefaultMetricConfig()},
+		idPx: m.Encoder(charis.RoleIdentity).PixelSpec(), clipPx: m.Encoder(charis.RoleCLIPImage).PixelSpec()}
+	var files [][]byte
+	seen := map[string]bool{}
+	for _, s := range samples {
+		for _, f := range []struct{ field, rel string }{{"reference", s.Reference}, {"generated", s.Generated}} {
+			if seen[f.rel] {
+				continue
+			}
+			seen[f.rel] = true
+			data, err := charis.ReadSampleFile(manifest, f.field, f.rel, DefaultMaxFileBytes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			files = append(files, data)
+		}
+	}
+	for b.Loop() {
+		for i, data := range files {
+			// keepFull: nothing is cached between images or iterations
+			if _, err := sc.image("image", data, "", fmt.Sprint(i), imageio.Options{}, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N*len(files)), "ms/image")
+	b.ReportMetric(float64(len(files)), "images")
 }
