@@ -96,14 +96,17 @@ func (f *runtimeFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.engine, "runtime", string(encoder.ONNXRuntime), "what runs the encoders: onnxruntime, or gomlx (the same ONNX files on GoMLX: its pure-Go backend on cpu, XLA with a PJRT CUDA plugin in $"+gomlxbackend.PluginEnv+" on cuda)")
 	fl.StringVar(&f.device, "device", "cpu", "where encoders run: cpu, cuda, or auto (cuda when available, else cpu)")
 	fl.IntVar(&f.gpu, "gpu", 0, "CUDA device id, with --device cuda or auto")
-	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: ONNX Runtime's default; onnxruntime only)")
-	fl.IntVar(&f.batch, "batch", encoder.DefaultBatchSize, "images or prompts per encoder batch")
+	fl.IntVar(&f.threads, "threads", 0, "intra-op threads per encoder (0: one per core; onnxruntime only)")
+	fl.IntVar(&f.batch, "batch", 0, fmt.Sprintf("images or prompts per encoder batch (0: %d on the CPU, %d on CUDA)", encoder.CPUBatchSize, encoder.CUDABatchSize))
 	fl.StringVar(&f.library, "ort-lib", "", "libonnxruntime to load (default: $"+encoder.LibraryEnv+", then the one 'make ort' installs)")
 }
 
 func (f *runtimeFlags) open() (*encoder.Runtime, error) {
-	if f.batch <= 0 {
-		return nil, fmt.Errorf("--batch must be positive, got %d", f.batch)
+	if f.batch < 0 {
+		return nil, fmt.Errorf("--batch must be 0 (the device's default) or more, got %d", f.batch)
+	}
+	if f.threads < 0 {
+		return nil, fmt.Errorf("--threads must be 0 (one per core) or more, got %d", f.threads)
 	}
 	return encoder.Open(encoder.Options{Engine: encoder.Engine(f.engine), Library: f.library, Device: encoder.Device(f.device), GPU: f.gpu,
 		Threads: f.threads, BatchSize: f.batch})

@@ -56,18 +56,23 @@ const (
 	GoMLX       Engine = "gomlx"
 )
 
-// DefaultBatchSize is how many images or prompts go through an encoder at once.
-const DefaultBatchSize = 16
+// How many images or prompts go through an encoder at once by default, per device. On the
+// CPU a batch of 8 ran the real-shaped DINOv2-S/14 and CLIP-B/32 encoders 3-8% faster than
+// 16 (its activations stay in cache), 1 and 2 slower (docs/models.md, make bench-score).
+const (
+	CPUBatchSize  = 8
+	CUDABatchSize = 16
+)
 
-// Options configure a Runtime. The zero value runs on the CPU with ONNX Runtime's default
-// thread count and DefaultBatchSize.
+// Options configure a Runtime. The zero value runs on the CPU with one intra-op thread per
+// core and CPUBatchSize.
 type Options struct {
 	Engine    Engine       // onnxruntime (default) or gomlx
 	Library   string       // libonnxruntime path; empty: FindLibrary
 	Device    Device       // cpu (default), cuda or auto
 	GPU       int          // CUDA device id
-	Threads   int          // intra-op threads per session; 0: ONNX Runtime's default (ONNX Runtime only)
-	BatchSize int          // 0: DefaultBatchSize
+	Threads   int          // intra-op threads per session; 0: one per core, GOMAXPROCS (ONNX Runtime only)
+	BatchSize int          // 0: CPUBatchSize or CUDABatchSize, by the device it runs on
 	Logger    *slog.Logger // nil: slog.Default()
 }
 
@@ -99,11 +104,11 @@ func Open(opt Options) (*Runtime, error) {
 	if opt.Device != CPU && opt.Device != CUDA && opt.Device != Auto {
 		return nil, fmt.Errorf("unknown device %q (want cpu, cuda or auto)", opt.Device)
 	}
-	if opt.BatchSize <= 0 {
-		opt.BatchSize = DefaultBatchSize
+	if opt.BatchSize < 0 {
+		return nil, fmt.Errorf("batch size must be 0 (the device's default) or more, got %d", opt.BatchSize)
 	}
 	if opt.Threads < 0 {
-		return nil, fmt.Errorf("threads must be 0 (ONNX Runtime's default) or more, got %d", opt.Threads)
+		return nil, fmt.Errorf("threads must be 0 (one per core) or more, got %d", opt.Threads)
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -126,20 +131,36 @@ func Open(opt Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opt: opt, device: CPU, library: lib}
-	if opt.Device == CPU {
-		return rt, nil
+	if opt.Device != CPU {
+		err := rt.probeCUDA()
+		switch {
+		case err == nil:
+			rt.device = CUDA
+		case opt.Device == CUDA:
+			rt.Close()
+			return nil, err
+		default:
+			opt.Logger.Warn("device auto: CUDA unavailable, running encoders on the CPU", "reason", err)
+		}
 	}
-	err := rt.probeCUDA()
-	switch {
-	case err == nil:
-		rt.device = CUDA
-	case opt.Device == CUDA:
-		rt.Close()
-		return nil, err
-	default:
-		opt.Logger.Warn("device auto: CUDA unavailable, running encoders on the CPU", "reason", err)
-	}
+	rt.settle()
 	return rt, nil
+}
+
+// settle fills the options left to the device: the batch size, and on the CPU one intra-op
+// thread per core. ONNX Runtime's own default counts physical cores and pins a thread to
+// each; set explicitly, the threads float, so that they share the cores with the CPU stage
+// (decoding, resizing) that scoring runs beside them.
+func (rt *Runtime) settle() {
+	if rt.opt.BatchSize == 0 {
+		rt.opt.BatchSize = CPUBatchSize
+		if rt.device == CUDA {
+			rt.opt.BatchSize = CUDABatchSize
+		}
+	}
+	if rt.opt.Threads == 0 && rt.backend == nil {
+		rt.opt.Threads = runtime.GOMAXPROCS(0)
+	}
 }
 
 func acquireEnv(lib string) error {
@@ -179,6 +200,7 @@ func openGoMLX(opt Options) (*Runtime, error) {
 		switch {
 		case err == nil:
 			rt.device, rt.backend = CUDA, b
+			rt.settle()
 			return rt, nil
 		case opt.Device == CUDA:
 			return nil, fmt.Errorf("encoders: %w", err)
@@ -190,6 +212,7 @@ func openGoMLX(opt Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt.backend = b
+	rt.settle()
 	return rt, nil
 }
 
@@ -295,8 +318,15 @@ func (rt *Runtime) sessionOptions() (*ort.SessionOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rt.opt.Threads > 0 {
-		if err := so.SetIntraOpNumThreads(rt.opt.Threads); err != nil {
+	if err := so.SetIntraOpNumThreads(rt.opt.Threads); err != nil {
+		so.Destroy()
+		return nil, err
+	}
+	// Idle intra-op threads sleep instead of spinning: on the CPU they share the cores with
+	// the CPU stage, and spinning took 1.3-1.9 core-seconds of 28 from it when scoring the
+	// bench-score manifest, for no gain in the encoders' own speed (docs/models.md).
+	if rt.device == CPU {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 			so.Destroy()
 			return nil, err
 		}
