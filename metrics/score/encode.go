@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"runtime"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/colour"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/cache"
 	"github.com/charisbench/charisbench/metrics/encoder"
+	"golang.org/x/sync/errgroup"
 )
 
 // record is a sample after the encoders: every axis but TD, which needs the other
@@ -251,50 +253,66 @@ func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
 	return e, nil
 }
 
-// score computes the axes of a chunk's live samples from their encodings and returns
-// the chunk's records, in order.
+// score computes the axes of a chunk's live samples from their encodings, one sample per
+// core at a time (the last chunk's are all that is left to do once the encoders finish),
+// and returns the chunk's records, in order.
 func (sc *scorer) score(batch []*prepared, e *encodings) []*record {
-	ti := 0
-	for i, p := range e.live {
-		if p.maskSource == charis.MaskPatchPCA {
-			sc.patchMasks(p, e.idRows[2*i], e.idRows[2*i+1], e.idShape)
-		}
-		rTok, rCol := sc.tokensAndColours(e.idRows[2*i], e.idShape, p.rID, p.rMask)
-		gTok, gCol := sc.tokensAndColours(e.idRows[2*i+1], e.idShape, p.gID, p.gMask)
-		promptVec := e.texts[ti]
-		clauseVecs := e.texts[ti+1 : ti+1+len(p.clauses)]
-		ti += 1 + len(p.clauses)
-		cfg := &sc.opt.Config
-		var q *float64
-		if e.iqa != nil {
-			q = &e.iqa[i]
-		}
-		gImg := e.clipRows[2*i+1]
-		axes := map[string]charis.AxisValue{
-			charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration, cfg.Version),
-			charis.AxisPA: metrics.PA(gImg, promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
-			charis.AxisCF: sc.cf(p, rTok, gTok, rCol, gCol),
-			charis.AxisVQ: metrics.VQ(gImg, sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
-		}
-		spreadVec := globalToken(gTok) // version 1: TD's spread on the identity encoder
-		if cfg.Version >= charis.MetricV2 {
-			spreadVec = gImg // version 2: on CLIP image embeddings
-		}
-		k := sc.opt.ClassicScale
-		p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
-			MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Judge: p.judgment, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
-			Classic: &charis.Classic{
-				DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
-				CLIPI: k * charis.Cosine(e.clipRows[2*i], gImg),
-				CLIPT: k * charis.Cosine(gImg, promptVec),
-			}}
+	first := make([]int, len(e.live)) // where each sample's prompt is in e.texts
+	for i, ti := 0, 0; i < len(e.live); i++ {
+		first[i] = ti
+		ti += 1 + len(e.live[i].clauses)
 	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, p := range e.live {
+		g.Go(func() error {
+			sc.scoreOne(p, e, i, first[i])
+			return nil
+		})
+	}
+	g.Wait()
 	recs := make([]*record, len(batch))
 	for i, p := range batch {
 		recs[i] = p.rec
 		p.rID, p.gID, p.rMask, p.gMask = nil, nil, nil, nil // free pixels
 	}
 	return recs
+}
+
+// scoreOne sets the record of live sample i, whose prompt is e.texts[ti], its clauses
+// after it.
+func (sc *scorer) scoreOne(p *prepared, e *encodings, i, ti int) {
+	if p.maskSource == charis.MaskPatchPCA {
+		sc.patchMasks(p, e.idRows[2*i], e.idRows[2*i+1], e.idShape)
+	}
+	rTok, rCol := sc.tokensAndColours(e.idRows[2*i], e.idShape, p.rID, p.rMask)
+	gTok, gCol := sc.tokensAndColours(e.idRows[2*i+1], e.idShape, p.gID, p.gMask)
+	promptVec := e.texts[ti]
+	clauseVecs := e.texts[ti+1 : ti+1+len(p.clauses)]
+	cfg := &sc.opt.Config
+	var q *float64
+	if e.iqa != nil {
+		q = &e.iqa[i]
+	}
+	gImg := e.clipRows[2*i+1]
+	axes := map[string]charis.AxisValue{
+		charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration, cfg.Version),
+		charis.AxisPA: metrics.PA(gImg, promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
+		charis.AxisCF: sc.cf(p, rTok, gTok, rCol, gCol),
+		charis.AxisVQ: metrics.VQ(gImg, sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
+	}
+	spreadVec := globalToken(gTok) // version 1: TD's spread on the identity encoder
+	if cfg.Version >= charis.MetricV2 {
+		spreadVec = gImg // version 2: on CLIP image embeddings
+	}
+	k := sc.opt.ClassicScale
+	p.rec = &record{Index: p.idx, ID: p.s.ID, Subject: p.s.Subject, Variant: p.s.Variant, Status: charis.StatusOK,
+		MaskSource: p.maskSource, Axes: axes, Novelty: p.novelty, Judge: p.judgment, Unit: cache.EncodeFloats(metrics.Normalize(spreadVec)),
+		Classic: &charis.Classic{
+			DINO:  k * charis.Cosine(globalToken(rTok), globalToken(gTok)),
+			CLIPI: k * charis.Cosine(e.clipRows[2*i], gImg),
+			CLIPT: k * charis.Cosine(gImg, promptVec),
+		}}
 }
 
 // cf is the CF axis of a sample: version 1's, or version 2's where the prompt does not
