@@ -15,11 +15,12 @@ type batch struct {
 	i64   []int64
 }
 
-// engine runs one encoder's graph: it feeds the selected input and returns the selected
-// output, a fresh slice the caller owns. ONNX Runtime and GoMLX implement it; the Session
-// around it does everything else (signature checks, preprocessing, batching, NaN checks).
+// engine runs one encoder's graph: it feeds the selected input and appends the selected
+// output to dst (the rows of the batches before; nil for the first), copied once out of the
+// engine's memory. ONNX Runtime and GoMLX implement it; the Session around it does
+// everything else (signature checks, preprocessing, batching, NaN checks).
 type engine interface {
-	run(b *batch) (shape []int64, data []float32, err error)
+	run(b *batch, dst []float32) (shape []int64, data []float32, err error)
 	// terminate makes the run in flight fail where the engine can stop one midway, and
 	// every later run; Session checks its own flag between batches either way.
 	terminate()
@@ -52,7 +53,7 @@ func (rt *Runtime) loadORT(path, in, out string) (*ortEngine, error) {
 	return &ortEngine{sess: sess, opts: opts}, nil
 }
 
-func (e *ortEngine) run(b *batch) ([]int64, []float32, error) {
+func (e *ortEngine) run(b *batch, dst []float32) ([]int64, []float32, error) {
 	var input ort.Value
 	var err error
 	shape := ort.NewShape(b.shape...)
@@ -77,7 +78,7 @@ func (e *ortEngine) run(b *batch) ([]int64, []float32, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("the output is %T, want a float32 tensor", outputs[0])
 	}
-	return slices.Clone(t.GetShape()), slices.Clone(t.GetData()), nil
+	return slices.Clone(t.GetShape()), append(dst, t.GetData()...), nil
 }
 
 func (e *ortEngine) terminate() { e.opts.Terminate() }

@@ -69,7 +69,7 @@ func buckets(size int) []int {
 	return append(b, size)
 }
 
-func (e *gomlxEngine) run(b *batch) ([]int64, []float32, error) {
+func (e *gomlxEngine) run(b *batch, dst []float32) ([]int64, []float32, error) {
 	n := int(b.shape[0])
 	i, _ := slices.BinarySearch(e.buckets, n)
 	if i == len(e.buckets) {
@@ -120,7 +120,10 @@ func (e *gomlxEngine) run(b *batch) ([]int64, []float32, error) {
 		shape[i] = int64(d)
 	}
 	shape[0] = int64(n)
-	return shape, data[:len(data)/p*n], nil
+	if dst == nil {
+		return shape, data[:len(data)/p*n], nil
+	}
+	return shape, append(dst, data[:len(data)/p*n]...), nil
 }
 
 // pad extends rows [0, n) of flat data to p rows of zeros.

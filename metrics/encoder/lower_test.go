@@ -46,8 +46,8 @@ func TestLoweringMatchesONNXRuntime(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.close()
-		sa, da, errA := a.run(c.in)
-		sb, db, errB := b.run(c.in)
+		sa, da, errA := a.run(c.in, nil)
+		sb, db, errB := b.run(c.in, nil)
 		if errA != nil || errB != nil {
 			t.Fatalf("%s: onnxruntime: %v; gomlx: %v", c.file, errA, errB)
 		}

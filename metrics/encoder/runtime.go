@@ -147,10 +147,12 @@ func Open(opt Options) (*Runtime, error) {
 	return rt, nil
 }
 
-// settle fills the options left to the device: the batch size, and on the CPU one intra-op
-// thread per core. ONNX Runtime's own default counts physical cores and pins a thread to
-// each; set explicitly, the threads float, so that they share the cores with the CPU stage
-// (decoding, resizing) that scoring runs beside them.
+// settle fills the options left to the device: the batch size, and for ONNX Runtime one
+// intra-op thread per core Go may use (GOMAXPROCS, which follows a container's CPU quota).
+// ONNX Runtime's own default counts the machine's physical cores, quota or not, and
+// affinitizes its threads; set explicitly, they float and share the cores with the CPU
+// stage (decoding, resizing) that scoring runs beside them. On a machine with two hardware
+// threads a core, --threads at the physical core count may be faster (not measured here).
 func (rt *Runtime) settle() {
 	if rt.opt.BatchSize == 0 {
 		rt.opt.BatchSize = CPUBatchSize

@@ -407,7 +407,11 @@ func (s *Session) run(input *batch, acc *Tensor) (*Tensor, error) {
 	if s.stopped.Load() {
 		return nil, ErrInterrupted
 	}
-	dims, data, err := s.eng.run(input)
+	var before []float32 // the rows of the batches before, which the engine appends to
+	if acc != nil {
+		before = acc.Data
+	}
+	dims, data, err := s.eng.run(input, before)
 	if err != nil {
 		if s.stopped.Load() {
 			return nil, ErrInterrupted
@@ -429,7 +433,7 @@ func (s *Session) run(input *batch, acc *Tensor) (*Tensor, error) {
 			return nil, err
 		}
 	}
-	for _, v := range data {
+	for _, v := range data[len(before):] {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%s: output %s holds %v", s.spec.Name, s.out.Name, v)
 		}
@@ -438,7 +442,7 @@ func (s *Session) run(input *batch, acc *Tensor) (*Tensor, error) {
 		return &Tensor{Shape: shape, Data: data}, nil
 	}
 	acc.Shape[0] += shape[0]
-	acc.Data = append(acc.Data, data...)
+	acc.Data = data
 	return acc, nil
 }
 
