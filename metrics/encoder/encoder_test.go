@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -316,4 +317,29 @@ func maxAbsDiff(a, b []float32) float64 {
 		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
 	}
 	return d
+}
+
+// TestDefaultsUseTheMachine: with no option set, ONNX Runtime on the CPU gets one intra-op
+// thread per core Go may use, the CPU's batch size, and sessions whose idle threads sleep;
+// what is set stays.
+func TestDefaultsUseTheMachine(t *testing.T) {
+	rt := openRuntime(t, Options{})
+	if rt.opt.Threads != runtime.GOMAXPROCS(0) || rt.opt.BatchSize != CPUBatchSize {
+		t.Errorf("defaults: %d threads, batch %d; want %d, %d", rt.opt.Threads, rt.opt.BatchSize, runtime.GOMAXPROCS(0), CPUBatchSize)
+	}
+	so, err := rt.sessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer so.Destroy()
+	if v, err := so.GetSessionConfigEntry("session.intra_op.allow_spinning"); err != nil || v != "0" {
+		t.Errorf("allow_spinning = %q (%v), want 0", v, err)
+	}
+	set := openRuntime(t, Options{Threads: 1, BatchSize: 3})
+	if set.opt.Threads != 1 || set.opt.BatchSize != 3 {
+		t.Errorf("set: %d threads, batch %d; want 1, 3", set.opt.Threads, set.opt.BatchSize)
+	}
+	if _, err := Open(Options{BatchSize: -1}); err == nil {
+		t.Error("a negative batch size was accepted")
+	}
 }

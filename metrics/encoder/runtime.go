@@ -57,8 +57,8 @@ const (
 )
 
 // How many images or prompts go through an encoder at once by default, per device. On the
-// CPU a batch of 8 ran the real-shaped DINOv2-S/14 and CLIP-B/32 encoders 3-8% faster than
-// 16 (its activations stay in cache), 1 and 2 slower (docs/models.md, make bench-score).
+// CPU a batch of 8 ran the real-shaped DINOv2-S/14 and CLIP-B/32 encoders 3-13% faster than
+// 16 in every sweep, 1 and 2 slower (docs/models.md, make bench-score).
 const (
 	CPUBatchSize  = 8
 	CUDABatchSize = 16
