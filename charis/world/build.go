@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image"
-	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio"
 )
 
 // Splits keep benchmark and training characters apart: they draw from separate random
@@ -208,24 +208,9 @@ type writer struct{ root string }
 
 func (w *writer) render(base string, r *Render) error {
 	for suffix, img := range map[string]image.Image{".png": r.Image, ".mask.png": r.Mask(), ".parts.png": r.PartImage()} {
-		if err := writePNG(filepath.Join(w.root, base+suffix), img); err != nil {
+		if err := imageio.WritePNG(filepath.Join(w.root, base+suffix), img); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writePNG(path string, img image.Image) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -9,7 +9,6 @@ package main
 import (
 	"fmt"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 
@@ -50,7 +49,7 @@ func run(data, out string) error {
 	for i, s := range d.Subjects {
 		for k, img := range []image.Image{photos[i], mirror(photos[i]), photos[(i+1)%len(photos)]} {
 			p := filepath.Join(out, s.Name, fmt.Sprintf("%02d_0.png", k))
-			if err := writePNG(p, img); err != nil {
+			if err := imageio.WritePNG(p, img); err != nil {
 				return err
 			}
 		}
@@ -67,19 +66,4 @@ func mirror(img image.Image) image.Image {
 		}
 	}
 	return m
-}
-
-func writePNG(path string, img image.Image) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
