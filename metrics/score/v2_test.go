@@ -48,7 +48,10 @@ func TestV1Golden(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	const tol = 1e-12
+	// The encoders compute in float32 with ONNX Runtime's kernels for the CPU at hand (AVX2,
+	// AVX-512, ...), whose sums round differently: a score moves by up to ~1e-7 between
+	// CPUs, while any change of v1's formulas moves it by 1e-3 or more.
+	const tol = 1e-6
 	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
