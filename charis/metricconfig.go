@@ -54,6 +54,12 @@ const (
 // ICConfig: identity consistency.
 type ICConfig struct {
 	MaskCoverage float64 `yaml:"mask_coverage" json:"mask_coverage"` // a patch is subject when this much of it is masked
+	// LumaBelow: IC compares the luma of both images where the generated subject's colours
+	// spread less than this (metrics.ColourSpread, CIELAB a*b* units): a generation without
+	// colour (a pencil sketch, a black-and-white photo) leaves the colours to CF (version 2,
+	// docs/metric.md change 7). 0: never, as in version 1; a config without it keeps its
+	// canonical JSON and hash.
+	LumaBelow float64 `yaml:"luma_below,omitempty" json:"luma_below,omitempty"`
 }
 
 // PAConfig: prompt adherence.
@@ -110,13 +116,17 @@ type BootstrapConfig struct {
 const (
 	defaultWeight       = 0.2
 	defaultMaskCoverage = 0.5
-	defaultK            = 4
-	defaultTau          = 10
-	defaultKL           = 2
-	defaultVQScale      = 100
-	defaultMinLumaStd   = 2.0 / 255
-	defaultMaxClipped   = 0.5
-	defaultSSIMSize     = 128
+	// v2's IC compares luma views below this colour spread: on the world's train split,
+	// pencil sketches spread at most 15.9 and every coloured rendering at least 26.5
+	// (docs/metric.md, v2 change 7).
+	defaultLumaBelow  = 20
+	defaultK          = 4
+	defaultTau        = 10
+	defaultKL         = 2
+	defaultVQScale    = 100
+	defaultMinLumaStd = 2.0 / 255
+	defaultMaxClipped = 0.5
+	defaultSSIMSize   = 128
 	// v2's novelty compares structure at 32×32: pose, place and scale, not pixel noise
 	// (docs/metric.md, v2 change 6).
 	defaultSSIMSizeV2    = 32
@@ -180,6 +190,7 @@ func MetricConfigVersion(version int) (MetricConfig, error) {
 	}
 	if version >= MetricV2 {
 		c.CF.License = DefaultCFLicense()
+		c.IC.LumaBelow = defaultLumaBelow
 		c.TD.SSIMSize = defaultSSIMSizeV2
 	}
 	return c, nil
@@ -235,6 +246,9 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 	if c.Version == MetricV1 && c.CF.License != nil {
 		return d.Errorf("cf.license", "version 1 has no colour-change licensing (use version: 2)")
 	}
+	if c.Version == MetricV1 && c.IC.LumaBelow != 0 {
+		return d.Errorf("ic.luma_below", "version 1 compares colours whatever the image (use version: 2)")
+	}
 	if c.Version >= MetricV2 && c.CF.License == nil {
 		return d.Errorf("cf.license", "version 2 needs the licensing word lists")
 	}
@@ -260,6 +274,8 @@ func (c *MetricConfig) validate(d *YAMLDoc) error {
 		return d.Errorf("aggregate", "unknown %q (want arithmetic or geometric)", c.Aggregate)
 	case !(c.IC.MaskCoverage > 0 && c.IC.MaskCoverage <= 1):
 		return d.Errorf("ic.mask_coverage", "must be in (0, 1], got %v", c.IC.MaskCoverage)
+	case !(c.IC.LumaBelow >= 0 && c.IC.LumaBelow <= maxColourSpread):
+		return d.Errorf("ic.luma_below", "must be in [0, %d] (0: never), got %v", maxColourSpread, c.IC.LumaBelow)
 	case c.CF.K < 1 || c.CF.K > maxParts:
 		return d.Errorf("cf.k", "must be in [1, %d], got %d", maxParts, c.CF.K)
 	case !positive(c.CF.Tau):
@@ -302,6 +318,7 @@ const (
 	maxParts          = 256
 	maxSSIMSize       = 1024
 	maxBootstrapDraws = 1_000_000
+	maxColourSpread   = 300 // past any two sRGB colours' distance in the a*b* plane
 )
 
 // positive is a finite number above zero.

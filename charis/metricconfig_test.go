@@ -33,6 +33,8 @@ func TestMetricConfigVersions(t *testing.T) {
 	for _, bad := range []struct{ text, want string }{
 		{"version: 3\n", "metric.yaml:1: version"},
 		{"version: 1\ncf:\n  license:\n    style: [sketch]\n", "cf.license"},
+		{"version: 1\nic:\n  luma_below: 20\n", "ic.luma_below"},
+		{"ic:\n  luma_below: -1\n", "metric.yaml:2: ic.luma_below"},
 		{"geo_floor: 0\n", "geo_floor"},
 		{"mask_fallback: segmenter\n", "metric.yaml:1: mask_fallback"},
 	} {

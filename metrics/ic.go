@@ -6,6 +6,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/colour"
 )
 
 // Tokens is one image through the identity encoder.
@@ -150,4 +151,26 @@ func mean(vs [][]float32) []float32 {
 		out[i] = float32(a / float64(len(vs)))
 	}
 	return out
+}
+
+// ColourSpread is how far apart the colours of a subject are (version 2's rule for IC's
+// luma view, ic.luma_below): over the subject's pixels, the 90th percentile (nearest rank)
+// of each pixel's distance in CIELAB's a*b* plane from the pixels' per-channel median
+// (a*, b*). A gray rendering spreads 0, and one tinted by a light hardly more; a subject of
+// several colours spreads as far as its colours are apart, whatever their lightness. 0
+// without pixels.
+func ColourSpread(cols PatchColours) float64 {
+	var px []colour.Lab
+	for _, patch := range cols {
+		px = append(px, patch...)
+	}
+	if len(px) == 0 {
+		return 0
+	}
+	m := median(px)
+	d := make([]float64, len(px))
+	for i, c := range px {
+		d[i] = math.Hypot(c.A-m.A, c.B-m.B)
+	}
+	return selectNth(d, int(math.Ceil(0.9*float64(len(d))))-1)
 }

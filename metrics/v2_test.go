@@ -232,3 +232,32 @@ func TestColourLicenseWorld(t *testing.T) {
 		}
 	}
 }
+
+// TestColourSpread: the 90th percentile (nearest rank) of the a*b* distance from the
+// median, on pixels of known colours; lightness does not count.
+func TestColourSpread(t *testing.T) {
+	gray := func(l float64) colour.Lab { return colour.Lab{L: l} }
+	ab := colour.Lab{L: 50, A: 30, B: 40} // 50 from the gray axis
+	patches := func(n, coloured int) PatchColours {
+		var px []colour.Lab
+		for i := range n {
+			if i < coloured {
+				px = append(px, ab)
+			} else {
+				px = append(px, gray(float64(i%100)))
+			}
+		}
+		return PatchColours{px[:n/2], px[n/2:]} // the patches do not matter, only the pixels
+	}
+	for _, c := range []struct {
+		n, coloured int
+		want        float64
+	}{{100, 0, 0}, {100, 10, 0}, {100, 11, 50}, {100, 49, 50}, {100, 100, 0}} {
+		if got := ColourSpread(patches(c.n, c.coloured)); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%d of %d pixels at a*b* (30, 40), the rest gray: spread %v, want %v", c.coloured, c.n, got, c.want)
+		}
+	}
+	if got := ColourSpread(nil); got != 0 {
+		t.Errorf("no pixels: %v", got)
+	}
+}

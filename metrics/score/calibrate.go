@@ -93,14 +93,22 @@ func Calibrate(ctx context.Context, opt CalibrateOptions) (Calibrations, error) 
 	// Mismatched partners: per sample, distinct other subjects, then one of their samples.
 	r := rand.New(rand.NewPCG(opt.Seed, 0x63616c6962726174))
 	var icM, icX, paM, paX, spread []float64
+	// IC of sample j's reference against sample i's generated image, as scoring computes it:
+	// on luma views where i's generated subject has no colours to compare.
+	ic := func(j, i int) float64 {
+		if f.genLuma[i] != nil {
+			return metrics.IC(f.refLuma[j], *f.genLuma[i], nil, opt.Config.Version).Raw
+		}
+		return metrics.IC(f.ref[j], f.gen[i], nil, opt.Config.Version).Raw
+	}
 	for i := range samples {
-		icM = append(icM, metrics.IC(f.ref[i], f.gen[i], nil, opt.Config.Version).Raw)
+		icM = append(icM, ic(i, i))
 		paM = append(paM, charis.Cosine(f.img[i], f.prompt[i]))
 		others := slices.DeleteFunc(slices.Clone(subjects), func(s string) bool { return s == samples[i].Subject })
 		for _, k := range r.Perm(len(others))[:min(opt.Mismatches, len(others))] {
 			rows := bySubject[others[k]]
 			j := rows[r.IntN(len(rows))]
-			icX = append(icX, metrics.IC(f.ref[j], f.gen[i], nil, opt.Config.Version).Raw)
+			icX = append(icX, ic(j, i))
 			paX = append(paX, charis.Cosine(f.img[i], f.prompt[j]))
 		}
 	}
@@ -182,8 +190,10 @@ func meanOf(v []float64) float64 {
 
 // features holds, per sample, what a calibration needs.
 type features struct {
-	ref, gen    []metrics.Tokens // identity tokens of R and G, with subject patches
-	img, prompt [][]float32      // CLIP image embedding of G, text embedding of the prompt
+	ref, gen    []metrics.Tokens  // identity tokens of R and G, with subject patches
+	refLuma     []metrics.Tokens  // of R's luma view (every sample's: mismatched pairs need them too)
+	genLuma     []*metrics.Tokens // of G's luma view; nil where IC compares colours
+	img, prompt [][]float32       // CLIP image embedding of G, text embedding of the prompt
 }
 
 // features runs every sample through the encoders, a chunk at a time; a failed sample is
@@ -191,6 +201,9 @@ type features struct {
 func (sc *scorer) featuresOf(ctx context.Context) (*features, error) {
 	n := len(sc.samples)
 	f := &features{ref: make([]metrics.Tokens, n), gen: make([]metrics.Tokens, n), img: make([][]float32, n), prompt: make([][]float32, n)}
+	if sc.opt.Config.IC.LumaBelow > 0 {
+		f.refLuma, f.genLuma = make([]metrics.Tokens, n), make([]*metrics.Tokens, n)
+	}
 	if err := sc.sessions(); err != nil {
 		return nil, err
 	}
@@ -231,6 +244,11 @@ func (sc *scorer) featuresOf(ctx context.Context) (*features, error) {
 				return nil, err
 			}
 		}
+		if f.refLuma != nil {
+			if err := sc.lumaFeatures(f, batch, idShape); err != nil {
+				return nil, err
+			}
+		}
 		for k, p := range batch {
 			f.ref[p.idx], _ = sc.tokensAndColours(idRows[2*k], idShape, p.rID, p.rMask)
 			f.gen[p.idx], _ = sc.tokensAndColours(idRows[2*k+1], idShape, p.gID, p.gMask)
@@ -238,4 +256,34 @@ func (sc *scorer) featuresOf(ctx context.Context) (*features, error) {
 		}
 	}
 	return f, nil
+}
+
+// lumaFeatures sets a chunk's luma-view tokens: every reference's, and the generated
+// image's where IC compares luma.
+func (sc *scorer) lumaFeatures(f *features, batch []*prepared, shape []int) error {
+	var hashes []string
+	var px []*image.RGBA
+	for _, p := range batch {
+		if sc.setLumaViews(p) {
+			hashes, px = append(hashes, lumaKey(p.gHash)), append(px, p.mono.g)
+		} else {
+			p.mono = &lumaViews{r: lumaView(p.rID)}
+		}
+		hashes, px = append(hashes, lumaKey(p.rHash)), append(px, p.mono.r)
+	}
+	rows, _, err := sc.rows(sc.id, hashes, px)
+	if err != nil {
+		return err
+	}
+	k := 0
+	for _, p := range batch {
+		if p.mono.g != nil {
+			g, _ := sc.tokensAndColours(rows[k], shape, p.mono.g, p.gMask)
+			f.genLuma[p.idx] = &g
+			k++
+		}
+		f.refLuma[p.idx], _ = sc.tokensAndColours(rows[k], shape, p.mono.r, p.rMask)
+		k++
+	}
+	return nil
 }

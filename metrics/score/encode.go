@@ -233,6 +233,9 @@ func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
 			return nil, err
 		}
 	}
+	if err := sc.encodeLuma(e.live); err != nil {
+		return nil, err
+	}
 	if sc.iqa != nil {
 		gs := make([]*image.RGBA, len(e.live))
 		for i, p := range e.live {
@@ -251,6 +254,53 @@ func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
 		p.rFull, p.gFull, p.rClip, p.gClip = nil, nil, nil, nil // what the axes do not read
 	}
 	return e, nil
+}
+
+// lumaKey is the embedding cache's image key of an image's luma view.
+func lumaKey(hash string) string { return hash + "|luma" }
+
+// encodeLuma measures the colour spread of each sample's generated subject (its mask is
+// known by now: given, or the segmenter's) and runs the identity encoder over the luma
+// views of those below ic.luma_below.
+func (sc *scorer) encodeLuma(live []*prepared) error {
+	var hashes []string
+	var px []*image.RGBA
+	var mono []*lumaViews
+	for _, p := range live {
+		if !sc.setLumaViews(p) {
+			continue
+		}
+		hashes = append(hashes, lumaKey(p.rHash), lumaKey(p.gHash))
+		px = append(px, p.mono.r, p.mono.g)
+		mono = append(mono, p.mono)
+	}
+	if len(mono) == 0 {
+		return nil
+	}
+	rows, _, err := sc.rows(sc.id, hashes, px)
+	if err != nil {
+		return err
+	}
+	for i, m := range mono {
+		m.rRow, m.gRow = rows[2*i], rows[2*i+1]
+	}
+	return nil
+}
+
+// setLumaViews sets a sample's colour spread and, where it is below ic.luma_below, its luma
+// views; it reports whether IC compares them. A patch_pca mask, made later from the
+// tokens, is not known yet: without a given or segmented mask the whole image counts.
+func (sc *scorer) setLumaViews(p *prepared) bool {
+	below := sc.opt.Config.IC.LumaBelow
+	if below <= 0 {
+		return false
+	}
+	cols, _ := subjectColours(p.gID, p.gMask, 1)
+	if p.spread = metrics.ColourSpread(cols); p.spread >= below {
+		return false
+	}
+	p.mono = &lumaViews{r: lumaView(p.rID), g: lumaView(p.gID)}
+	return true
 }
 
 // score computes the axes of a chunk's live samples from their encodings, one sample per
@@ -274,7 +324,7 @@ func (sc *scorer) score(batch []*prepared, e *encodings) []*record {
 	recs := make([]*record, len(batch))
 	for i, p := range batch {
 		recs[i] = p.rec
-		p.rID, p.gID, p.rMask, p.gMask = nil, nil, nil, nil // free pixels
+		p.rID, p.gID, p.rMask, p.gMask, p.mono = nil, nil, nil, nil, nil // free pixels
 	}
 	return recs
 }
@@ -296,7 +346,7 @@ func (sc *scorer) scoreOne(p *prepared, e *encodings, i, ti int) {
 	}
 	gImg := e.clipRows[2*i+1]
 	axes := map[string]charis.AxisValue{
-		charis.AxisIC: metrics.IC(rTok, gTok, sc.id.Spec().Calibration, cfg.Version),
+		charis.AxisIC: sc.ic(p, rTok, gTok, e.idShape),
 		charis.AxisPA: metrics.PA(gImg, promptVec, p.clauses, clauseVecs, sc.clipText.Spec().Calibration),
 		charis.AxisCF: sc.cf(p, rTok, gTok, rCol, gCol),
 		charis.AxisVQ: metrics.VQ(gImg, sc.antonyms, cfg.VQ.Scale, q, p.luma, cfg.VQ),
@@ -313,6 +363,26 @@ func (sc *scorer) scoreOne(p *prepared, e *encodings, i, ti int) {
 			CLIPI: k * charis.Cosine(e.clipRows[2*i], gImg),
 			CLIPT: k * charis.Cosine(gImg, promptVec),
 		}}
+}
+
+// ic is the IC axis of a sample: on its luma views where its generated subject has no
+// colours to compare (version 2), else on the images.
+func (sc *scorer) ic(p *prepared, rTok, gTok metrics.Tokens, shape []int) charis.AxisValue {
+	cal, version := sc.id.Spec().Calibration, sc.opt.Config.Version
+	if sc.opt.Config.IC.LumaBelow <= 0 {
+		return metrics.IC(rTok, gTok, cal, version)
+	}
+	var v charis.AxisValue
+	if m := p.mono; m != nil {
+		rLuma, _ := sc.tokensAndColours(m.rRow, shape, m.r, p.rMask)
+		gLuma, _ := sc.tokensAndColours(m.gRow, shape, m.g, p.gMask)
+		v = metrics.IC(rLuma, gLuma, cal, version)
+		v.Diag["view"] = "luma"
+	} else {
+		v = metrics.IC(rTok, gTok, cal, version)
+	}
+	v.Diag["colour_spread"] = p.spread
+	return v
 }
 
 // cf is the CF axis of a sample: version 1's, or version 2's where the prompt does not
@@ -358,6 +428,21 @@ func (sc *scorer) patchTokens(row []float32, shape []int) (cls []float32, patche
 func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.RGBA) (metrics.Tokens, metrics.PatchColours) {
 	cls, patches, grid := sc.patchTokens(row, shape)
 	t := metrics.Tokens{CLS: cls, Patches: patches, Grid: grid}
+	cols, cover := subjectColours(px, mask, grid)
+	if mask != nil {
+		t.Subject = make([]bool, grid*grid)
+		cell := float64(px.Rect.Dx()*px.Rect.Dy()) / float64(grid*grid)
+		for p := range cover {
+			t.Subject[p] = cover[p]/cell >= sc.opt.Config.IC.MaskCoverage
+		}
+	}
+	return t, cols
+}
+
+// subjectColours collects the CIELAB colours of the subject pixels (every pixel without a
+// mask) of each cell of a grid·grid split of an encoder's preprocessed image, and how many
+// subject pixels each cell has.
+func subjectColours(px, mask *image.RGBA, grid int) (metrics.PatchColours, []float64) {
 	w, h := px.Rect.Dx(), px.Rect.Dy()
 	cover := make([]float64, grid*grid)
 	cols := make(metrics.PatchColours, grid*grid)
@@ -372,14 +457,7 @@ func (sc *scorer) tokensAndColours(row []float32, shape []int, px, mask *image.R
 			cols[p] = append(cols[p], colour.FromSRGB8(c[0], c[1], c[2]))
 		}
 	}
-	if mask != nil {
-		t.Subject = make([]bool, grid*grid)
-		cell := float64(w*h) / float64(grid*grid)
-		for p := range cover {
-			t.Subject[p] = cover[p]/cell >= sc.opt.Config.IC.MaskCoverage
-		}
-	}
-	return t, cols
+	return cols, cover
 }
 
 // patchMasks fills a sample's missing masks from its identity tokens (the metric config's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/imageio"
+	"github.com/charisbench/charisbench/charis/preprocess"
 	"github.com/charisbench/charisbench/metrics"
 	"github.com/charisbench/charisbench/metrics/judge"
 	"github.com/charisbench/charisbench/metrics/ssim"
@@ -37,6 +38,26 @@ type prepared struct {
 	judgment     *charis.Judgment // score --judge
 	prompt       string           // identifiers removed
 	clauses      []string
+	spread       float64    // metrics.ColourSpread of G's subject, once its mask is known
+	mono         *lumaViews // G's subject has no colours to compare (spread below ic.luma_below)
+}
+
+// lumaViews are the identity encoder's inputs that IC compares where the generated subject
+// has no colours to compare: the luma of each preprocessed image, in all three channels,
+// and their output rows once encoded.
+type lumaViews struct {
+	r, g       *image.RGBA
+	rRow, gRow []float32
+}
+
+// lumaView is Pillow's convert("L") then convert("RGB") of an encoder's preprocessed pixels.
+func lumaView(px *image.RGBA) *image.RGBA {
+	l := preprocess.Luma(px)
+	out := image.NewRGBA(px.Rect)
+	for i, j := 0, 0; i < len(out.Pix); i, j = i+4, j+1 {
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = l.Pix[j], l.Pix[j], l.Pix[j], 255
+	}
+	return out
 }
 
 // sampleError is a bad sample: it is recorded with status error and the run goes on.

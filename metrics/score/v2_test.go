@@ -7,9 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/charisbench/charisbench/charis"
+	"github.com/charisbench/charisbench/charis/imageio"
 	"github.com/charisbench/charisbench/charis/world"
 )
 
@@ -182,5 +185,82 @@ func TestCalibrateKnownFit(t *testing.T) {
 	opt.Manifest = buildWorld(t, 4, 2) + "/manifest.jsonl"
 	if _, err := Calibrate(context.Background(), opt); err == nil {
 		t.Fatal("4 subjects: calibration accepted, want a refusal")
+	}
+}
+
+// TestLumaViewIC: a generated subject without colours (here the world's render turned
+// gray) makes IC compare the luma of both images (docs/metric.md, v2 change 7), whatever
+// the prompt says; its IC is that of the pair turned gray before scoring, up to the
+// rounding of resizing before or after the conversion. The coloured render compares
+// colours.
+func TestLumaViewIC(t *testing.T) {
+	rt := openRuntime(t)
+	dir := buildWorld(t, 2, 2)
+	opt := options(t, rt, dir)
+	rows, err := charis.ReadManifest(opt.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(rows, func(s charis.Sample) bool { return !strings.Contains(s.Prompt, "sketch") })
+	if i < 0 {
+		t.Fatal("the world has no render in colour")
+	}
+	s := rows[i]
+	gray := func(rel string) string {
+		data, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imageio.Decode(data, rel, imageio.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := "gray-" + filepath.Base(rel)
+		if err := imageio.WritePNG(filepath.Join(dir, out), lumaView(img)); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	grayG, grayR := gray(s.Generated), gray(s.Reference)
+	samples := map[string]charis.Sample{}
+	for _, c := range []struct{ id, prompt, ref, gen string }{
+		{"colour", "the character", s.Reference, s.Generated},
+		{"gray", "the character", s.Reference, grayG},
+		{"gray-sketch", "the character, as a pencil sketch", s.Reference, grayG},
+		{"both-gray", "the character", grayR, grayG},
+	} {
+		r := s
+		r.ID, r.Prompt, r.Reference, r.Generated = c.id, c.prompt, c.ref, c.gen
+		samples[c.id] = r
+	}
+	var b []byte
+	for _, r := range samples {
+		line, _ := json.Marshal(r)
+		b = append(append(b, line...), '\n')
+	}
+	opt.Manifest = filepath.Join(dir, "luma.jsonl")
+	if err := os.WriteFile(opt.Manifest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	ic := map[string]charis.AxisValue{}
+	for _, r := range readResults(t, opt.Out) {
+		ic[r.ID] = r.Axes[charis.AxisIC]
+	}
+	below := opt.Config.IC.LumaBelow
+	for id, v := range ic {
+		spread, _ := v.Diag["colour_spread"].(float64)
+		if luma := v.Diag["view"] == "luma"; luma != (id != "colour") || luma != (spread < below) {
+			t.Errorf("%s: IC view %v at colour spread %v (luma below %v)", id, v.Diag["view"], spread, below)
+		}
+	}
+	if ic["gray"].Raw != ic["gray-sketch"].Raw {
+		t.Errorf("the prompt moved IC: %v, under a sketch prompt %v", ic["gray"].Raw, ic["gray-sketch"].Raw)
+	}
+	t.Logf("raw IC: gray G %.5f, both gray %.5f, colour %.5f", ic["gray"].Raw, ic["both-gray"].Raw, ic["colour"].Raw)
+	if d := math.Abs(ic["gray"].Raw - ic["both-gray"].Raw); d > 0.01 {
+		t.Errorf("raw IC of the luma views %.5f, of the pair turned gray %.5f", ic["gray"].Raw, ic["both-gray"].Raw)
 	}
 }
