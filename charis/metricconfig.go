@@ -116,10 +116,10 @@ type BootstrapConfig struct {
 const (
 	defaultWeight       = 0.2
 	defaultMaskCoverage = 0.5
-	// v2's IC compares luma views below this colour spread: on the world's train split,
-	// pencil sketches spread at most 15.9 and every coloured rendering at least 26.5
-	// (docs/metric.md, v2 change 7).
-	defaultLumaBelow  = 20
+	// v2's IC compares luma views below this colour spread: one just-noticeable difference
+	// in CIELAB (ΔE*ab ≈ 2.3), so only a generation without visible colour differences
+	// qualifies, never a coloured photo of low chroma (docs/metric.md, v2 change 7).
+	defaultLumaBelow  = 2.3
 	defaultK          = 4
 	defaultTau        = 10
 	defaultKL         = 2
