@@ -3,7 +3,10 @@
 // manifest on ready inputs. Each image model runs --images inputs of [N, 3, H, W] float32,
 // the text model --texts rows of token ids (--ids, as `charisbench tokenize` writes them),
 // in batches of --batch, at --threads intra-op threads, one model after another or, with
-// --concurrent, all at once, after one untimed batch through each model. Session creation is timed apart from the work; it prints
+// --concurrent, all at once, after one untimed batch through each model. With --streams N,
+// N goroutines share the sessions, each running every model over its share of the batches
+// (N streams of one thread keep N cores busy without intra-op threading). Session creation
+// is timed apart from the work; it prints
 //
 //	load_s=...  work_s=...  samples_per_s=...
 //
@@ -58,16 +61,20 @@ func main() {
 	threads := flag.Int("threads", 0, "intra-op threads of each model (0: ONNX Runtime's default)")
 	concurrent := flag.Bool("concurrent", false, "run the models at once, each on its own thread, instead of one after another")
 	spin := flag.Bool("spin", true, "let idle intra-op threads spin (ONNX Runtime's default)")
+	streams := flag.Int("streams", 1, "goroutines running batches at once, sharing the sessions")
 	flag.Parse()
-	if err := run(*lib, images, texts, *ids, *nImages, *nTexts, *samples, *batch, *threads, *concurrent, *spin); err != nil {
+	if err := run(*lib, images, texts, *ids, *nImages, *nTexts, *samples, *batch, *threads, *concurrent, *spin, *streams); err != nil {
 		fmt.Fprintln(os.Stderr, "ortraw:", err)
 		os.Exit(2)
 	}
 }
 
-func run(lib string, images, texts models, idsPath string, nImages, nTexts, samples, batch, threads int, concurrent, spin bool) error {
+func run(lib string, images, texts models, idsPath string, nImages, nTexts, samples, batch, threads int, concurrent, spin bool, streams int) error {
 	if lib == "" || samples <= 0 || batch <= 0 || len(images)+len(texts) == 0 {
 		return errors.New("want --lib, --samples, --batch and at least one --image or --text (see -h)")
+	}
+	if streams < 1 || (streams > 1 && concurrent) {
+		return errors.New("--streams must be 1 or more, and 1 with --concurrent")
 	}
 	ort.SetSharedLibraryPath(lib)
 	if err := ort.InitializeEnvironment(); err != nil {
@@ -168,30 +175,38 @@ func run(lib string, images, texts models, idsPath string, nImages, nTexts, samp
 		}
 	}
 	start = time.Now()
-	errs := make(chan error, len(jobs))
-	for _, j := range jobs {
-		do := func() {
-			for lo := 0; lo < j.n; lo += batch {
+	// stream runs jobs over every streams-th batch from the st-th.
+	stream := func(jobs []job, st int) error {
+		for _, j := range jobs {
+			for lo := st * batch; lo < j.n; lo += streams * batch {
 				if err := runBatch(j, lo); err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
-			errs <- nil
 		}
-		if concurrent {
-			go do()
-		} else {
-			do()
+		return nil
+	}
+	var work []func() error
+	if concurrent { // each model on a goroutine of its own
+		for _, j := range jobs {
+			work = append(work, func() error { return stream([]job{j}, 0) })
+		}
+	} else { // each stream runs the models in turn
+		for st := range streams {
+			work = append(work, func() error { return stream(jobs, st) })
 		}
 	}
-	for range jobs {
+	errs := make(chan error, len(work))
+	for _, w := range work {
+		go func() { errs <- w() }()
+	}
+	for range work {
 		if err := <-errs; err != nil {
 			return err
 		}
 	}
-	work := time.Since(start)
-	fmt.Printf("load_s=%.3f work_s=%.3f samples_per_s=%.3f\n", load.Seconds(), work.Seconds(), float64(samples)/work.Seconds())
+	elapsed := time.Since(start)
+	fmt.Printf("load_s=%.3f work_s=%.3f samples_per_s=%.3f\n", load.Seconds(), elapsed.Seconds(), float64(samples)/elapsed.Seconds())
 	return nil
 }
 
