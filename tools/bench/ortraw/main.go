@@ -31,6 +31,7 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+	"golang.org/x/sync/errgroup"
 )
 
 type model struct{ path, output string }
@@ -186,24 +187,18 @@ func run(lib string, images, texts models, idsPath string, nImages, nTexts, samp
 		}
 		return nil
 	}
-	var work []func() error
+	var g errgroup.Group
 	if concurrent { // each model on a goroutine of its own
 		for _, j := range jobs {
-			work = append(work, func() error { return stream([]job{j}, 0) })
+			g.Go(func() error { return stream([]job{j}, 0) })
 		}
 	} else { // each stream runs the models in turn
 		for st := range streams {
-			work = append(work, func() error { return stream(jobs, st) })
+			g.Go(func() error { return stream(jobs, st) })
 		}
 	}
-	errs := make(chan error, len(work))
-	for _, w := range work {
-		go func() { errs <- w() }()
-	}
-	for range work {
-		if err := <-errs; err != nil {
-			return err
-		}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	elapsed := time.Since(start)
 	fmt.Printf("load_s=%.3f work_s=%.3f samples_per_s=%.3f\n", load.Seconds(), elapsed.Seconds(), float64(samples)/elapsed.Seconds())
