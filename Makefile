@@ -15,7 +15,7 @@ all: build
 build: $(BIN)
 
 # Sources, and the files compiled in with go:embed (the world's encoders, the CLIP vocabulary).
-$(BIN): $(shell find . -name '*.go' -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum | codecs blas
+$(BIN): $(shell find . \( -name '*.go' -o -name '*.s' \) -not -path './.deps/*') $(shell find charis/world/encoders -type f) charis/clip/bpe_simple_vocab_16e6.txt.gz go.mod go.sum | codecs blas
 	$(GO) build -o $(BIN) ./cmd/charisbench
 
 # libjpeg-turbo's TurboJPEG headers and libwebp's: JPEG and WebP decode as Pillow does
