@@ -232,31 +232,42 @@ func (sc *scorer) interrupt() {
 	}
 }
 
-// sessions creates the encoder sessions once.
+// sessions creates the encoder sessions once, as many at a time as there are cores:
+// creating one is mostly single-threaded work in ONNX Runtime (reading, optimising and
+// prepacking the graph), and nothing else is left to do while they load.
 func (sc *scorer) sessions() error {
 	if sc.id != nil {
 		return nil
 	}
 	m, rt := sc.opt.Models, sc.opt.Runtime
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, x := range []struct {
 		role charis.Role
 		dst  **encoder.Session
-	}{{charis.RoleCLIPImage, &sc.clipImg}, {charis.RoleCLIPText, &sc.clipText}, {charis.RoleSegmenter, &sc.seg},
-		{charis.RoleIQA, &sc.iqa}, {charis.RoleIdentity, &sc.id}} {
+	}{{charis.RoleCLIPImage, &sc.clipImg}, {charis.RoleCLIPText, &sc.clipText}, {charis.RoleIdentity, &sc.id},
+		{charis.RoleSegmenter, &sc.seg}, {charis.RoleIQA, &sc.iqa}} {
 		if m.Encoder(x.role) == nil {
 			continue
 		}
-		s, err := rt.Load(m, x.role)
-		if err != nil {
-			return err
-		}
-		sc.mu.Lock()
-		sc.loaded = append(sc.loaded, s)
-		if sc.stopped {
-			s.Interrupt()
-		}
-		sc.mu.Unlock()
-		*x.dst = s
+		g.Go(func() error {
+			s, err := rt.Load(m, x.role)
+			if err != nil {
+				return err
+			}
+			sc.mu.Lock()
+			sc.loaded = append(sc.loaded, s)
+			if sc.stopped {
+				s.Interrupt()
+			}
+			sc.mu.Unlock()
+			*x.dst = s
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		sc.id = nil // a later call must not take the sessions as loaded
+		return err
 	}
 	return nil
 }
