@@ -259,9 +259,9 @@ func (sc *scorer) encode(batch []*prepared) (*encodings, error) {
 // lumaKey is the embedding cache's image key of an image's luma view.
 func lumaKey(hash string) string { return hash + "|luma" }
 
-// encodeLuma measures the colour spread of each sample's generated subject (its mask is
-// known by now: given, or the segmenter's) and runs the identity encoder over the luma
-// views of those below ic.luma_below.
+// encodeLuma measures the colour spread of each sample's generated subject where preparing
+// could not (the segmenter's mask is known only now) and runs the identity encoder over the
+// luma views of those below ic.luma_below.
 func (sc *scorer) encodeLuma(live []*prepared) error {
 	var hashes []string
 	var px []*image.RGBA
@@ -290,7 +290,12 @@ func (sc *scorer) encodeLuma(live []*prepared) error {
 // setLumaViews sets a sample's colour spread and, where it is below ic.luma_below, its luma
 // views; it reports whether IC compares them. A patch_pca mask, made later from the
 // tokens, is not known yet: without a given or segmented mask the whole image counts.
+// Measured once: preparing does it where no segmenter will make a mask later.
 func (sc *scorer) setLumaViews(p *prepared) bool {
+	if p.lumaSet {
+		return p.lumaIC
+	}
+	p.lumaSet = true
 	below := sc.opt.Config.IC.LumaBelow
 	if below <= 0 {
 		return false
@@ -300,6 +305,7 @@ func (sc *scorer) setLumaViews(p *prepared) bool {
 		return false
 	}
 	p.mono = &lumaViews{r: lumaView(p.rID), g: lumaView(p.gID)}
+	p.lumaIC = true
 	return true
 }
 

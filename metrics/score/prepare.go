@@ -40,6 +40,8 @@ type prepared struct {
 	clauses      []string
 	spread       float64    // metrics.ColourSpread of G's subject, once its mask is known
 	mono         *lumaViews // G's subject has no colours to compare (spread below ic.luma_below)
+	lumaSet      bool       // setLumaViews ran; lumaIC is its answer
+	lumaIC       bool
 }
 
 // lumaViews are the identity encoder's inputs that IC compares where the generated subject
@@ -169,6 +171,9 @@ func (sc *scorer) prepareInto(p *prepared) error {
 		return failf("novelty: %v", err)
 	}
 	p.luma = g.luma
+	if !sc.hasSeg { // the masks are final: measure the colour spread here, off the encoders' path
+		sc.setLumaViews(p)
+	}
 	p.prompt = metrics.StripIdentifiers(s.Prompt, sc.opt.Config.PA.Identifiers)
 	p.clauses = metrics.Clauses(p.prompt)
 	return nil
