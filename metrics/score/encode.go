@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"time"
 
 	"github.com/charisbench/charisbench/charis"
 	"github.com/charisbench/charisbench/charis/colour"
@@ -93,10 +94,12 @@ func (sc *scorer) rows(s *encoder.Session, hashes []string, pxs []*image.RGBA) (
 		missIdx = append(missIdx, i)
 	}
 	if len(missPx) > 0 {
+		start := time.Now()
 		t, err := s.EncodePixels(missPx)
 		if err != nil {
 			return nil, nil, err
 		}
+		sc.stage("encoder ran", start, "role", s.Spec().Role, "images", len(missPx))
 		shape = t.Shape[1:]
 		for h, j := range seen {
 			if sc.opt.Cache != nil {
@@ -167,10 +170,12 @@ func (sc *scorer) texts(texts []string) ([][]float32, error) {
 		if err := sc.sessions(); err != nil {
 			return nil, err
 		}
+		start := time.Now()
 		enc, err := sc.clipText.EncodeTexts(miss)
 		if err != nil {
 			return nil, err
 		}
+		sc.stage("encoder ran", start, "role", charis.RoleCLIPText, "texts", len(miss))
 		for j, t := range miss {
 			vecs[t] = enc.Row(j)
 			if sc.opt.Cache != nil {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -93,7 +94,17 @@ type scorer struct {
 	loaded    []*encoder.Session // every session created, for interrupt and closeEncoders
 	stopped   bool               // interrupted
 	images    lru                // images and masks decoded and preprocessed, shared by the samples showing them
+	start     time.Time          // the run's, for stage timings
 }
+
+// stage logs, at debug level (charisbench score --timings), that a stage begun at start
+// has ended: when, in seconds since the run began, and how long it took.
+func (sc *scorer) stage(name string, start time.Time, args ...any) {
+	now := time.Now()
+	sc.opt.Log.Debug(name, append([]any{"at_s", round2(now.Sub(sc.start)), "took_s", round2(now.Sub(start))}, args...)...)
+}
+
+func round2(d time.Duration) float64 { return math.Round(d.Seconds()*100) / 100 }
 
 // Run scores the manifest into opt.Out and returns the summary. A context cancelled
 // (Ctrl-C) stops after the chunk in flight, with its samples saved.
@@ -113,6 +124,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	start := time.Now()
 	samples, err := charis.ReadManifest(opt.Manifest)
 	if err != nil {
 		return nil, err
@@ -137,7 +149,7 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &scorer{opt: opt, ctx: ctx, samples: samples, manifestH: manifestH, encShas: map[string]string{}, images: lru{max: imageCacheSize}}
+	sc := &scorer{opt: opt, ctx: ctx, samples: samples, manifestH: manifestH, encShas: map[string]string{}, images: lru{max: imageCacheSize}, start: start}
 	if err := sc.loadEncoders(); err != nil {
 		return nil, err
 	}
@@ -173,7 +185,10 @@ func Run(ctx context.Context, opt Options) (*charis.Summary, error) {
 	if err := sc.pipeline(ctx, todo, w, len(done)); err != nil {
 		return nil, err
 	}
-	return sc.finish(w)
+	t := time.Now()
+	sum, err := sc.finish(w)
+	sc.stage("finished", t)
+	return sum, err
 }
 
 // loadEncoders checks the manifest declares what CHARIS needs. Sessions are created on
@@ -234,12 +249,13 @@ func (sc *scorer) interrupt() {
 
 // sessions creates the encoder sessions once, as many at a time as there are cores:
 // creating one is mostly single-threaded work in ONNX Runtime (reading, optimising and
-// prepacking the graph), and nothing else is left to do while they load.
+// prepacking the graph).
 func (sc *scorer) sessions() error {
 	if sc.id != nil {
 		return nil
 	}
 	m, rt := sc.opt.Models, sc.opt.Runtime
+	start := time.Now()
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, x := range []struct {
@@ -269,6 +285,7 @@ func (sc *scorer) sessions() error {
 		sc.id = nil // a later call must not take the sessions as loaded
 		return err
 	}
+	sc.stage("encoders loaded", start)
 	return nil
 }
 
@@ -350,10 +367,12 @@ func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int
 		defer wg.Done()
 		defer close(chunks)
 		for start := 0; start < len(todo); start += sc.opt.Chunk {
+			t := time.Now()
 			batch := sc.prepareChunk(ctx, todo[start:min(start+sc.opt.Chunk, len(todo))])
 			if batch == nil {
 				return
 			}
+			sc.stage("chunk prepared", t, "samples", len(batch))
 			select {
 			case chunks <- batch:
 			case <-stop:
@@ -405,7 +424,9 @@ func (sc *scorer) pipeline(ctx context.Context, todo []int, w *work, already int
 			}
 			return x.err
 		}
+		t := time.Now()
 		recs := sc.score(x.batch, x.enc)
+		sc.stage("chunk scored", t, "samples", len(x.batch))
 		if err := w.append(recs); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"math"
 	"os"
@@ -322,5 +323,40 @@ func TestFilesThatNeverEnd(t *testing.T) {
 		if rs[i].Status != charis.StatusError || !strings.Contains(rs[i].Reason, w) {
 			t.Errorf("sample %d: status %s reason %q, want error %q", i, rs[i].Status, rs[i].Reason, w)
 		}
+	}
+}
+
+// TestStageTimings: at debug level (score --timings) the run logs each stage as it ends,
+// with when and how long, the encoders' work by role, and the summary last.
+func TestStageTimings(t *testing.T) {
+	rt := openRuntime(t)
+	opt := options(t, rt, buildWorld(t, 2, 2))
+	opt.Chunk = 2
+	var buf bytes.Buffer
+	opt.Log = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	log := buf.String()
+	for _, want := range []string{`msg="chunk prepared"`, `msg="encoders loaded"`, `role=identity images=`, `role=clip_image images=`,
+		`role=clip_text texts=`, `msg="chunk scored"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no %s in the debug log", want)
+		}
+	}
+	if n := strings.Count(log, `msg="chunk scored"`); n != 2 {
+		t.Errorf("%d chunks scored, want 2 (4 samples in chunks of 2)", n)
+	}
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	if !strings.Contains(lines[len(lines)-1], "msg=finished") {
+		t.Errorf("the last stage is not the summary's")
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, " at_s=") || !strings.Contains(l, " took_s=") {
+			t.Errorf("a stage without its times: %s", l)
+		}
+	}
+	if t.Failed() {
+		t.Log(log)
 	}
 }
