@@ -9,17 +9,13 @@ import "golang.org/x/sys/cpu"
 // TestAVX2LikeScalar compares the two.
 var useAVX2 = cpu.X86.HasAVX2
 
-// hrowRGBA writes n outputs of one row of the horizontal pass: output i is the sum of the
-// plan[2i+1] 8-byte loads from src+plan[2i] (two RGBA pixels each) times the 8 weights a
-// load at kk+i·stride bytes, plus half, clip8'd per band, alpha opaque, at dst+4i.
+// hrow writes n outputs of one row of the horizontal pass: output i is the sum of the
+// plan[2i+1] 8-byte loads from src+plan[2i] (two RGBA pixels or eight gray ones each)
+// times the 8 weights a load at kk+i·stride bytes, plus half, clip8'd per band, at
+// dst+bands·i; RGBA's alpha is set opaque. bands is 4 or 1.
 //
 //go:noescape
-func hrowRGBA(dst, src *uint8, plan *int, kk *int32, stride, n int)
-
-// hrowGray is hrowRGBA for a one-band row: eight pixels a load, one output byte each.
-//
-//go:noescape
-func hrowGray(dst, src *uint8, plan *int, kk *int32, stride, n int)
+func hrow(dst, src *uint8, plan *int, kk *int32, stride, n, bands int)
 
 // mulAdd8 adds src[i]·k to acc[i] for i < n (a multiple of 8).
 //
@@ -72,11 +68,7 @@ func resampleHorizontalAVX2(dst, src plane, rowOff int, c coeffs) bool {
 	w := dst.rect.Dx()
 	for y := 0; y < dst.rect.Dy(); y++ {
 		sp, dp := src.row(rowOff+y), dst.row(y)
-		if src.bands == 4 {
-			hrowRGBA(&dp[0], &sp[0], &p.plan[0], &p.kk[0], p.stride, w)
-		} else {
-			hrowGray(&dp[0], &sp[0], &p.plan[0], &p.kk[0], p.stride, w)
-		}
+		hrow(&dp[0], &sp[0], &p.plan[0], &p.kk[0], p.stride, w, src.bands)
 	}
 	return true
 }
