@@ -126,7 +126,7 @@ re-scoring the same inputs is fast.`,
 	fl.BoolVar(&opt.Restart, "restart", false, "discard a partial run of other inputs in --out")
 	fl.IntVar(&opt.Workers, "workers", 0, "decoding goroutines (0: one per CPU)")
 	fl.StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
-	fl.BoolVar(&timings, "timings", false, "log to stderr when each stage starts and ends: loading the encoders, and per chunk preparing, each encoder, the axes (docs/models.md)")
+	fl.BoolVar(&timings, "timings", false, "log to stderr as each stage ends, when and how long: loading the encoders, and per chunk preparing, each encoder, the axes (docs/models.md)")
 	fl.Int64Var(&maxFileMB, "max-file-mb", score.DefaultMaxFileBytes>>20, "largest image or mask file read, in MiB (a larger one is that sample's error)")
 	fl.StringVar(&shard, "shard", "", "score shard i of n only (i/n, 0-based; subjects stay whole), or auto: from a Slurm array or Kubernetes Indexed Job; join with merge")
 	fl.IntVar(&shards, "shards", 0, "with --shard auto under Kubernetes: the shard count (default $"+cluster.ShardsEnv+")")

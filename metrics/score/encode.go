@@ -298,7 +298,7 @@ func (sc *scorer) encodeLuma(live []*prepared) error {
 // Measured once: preparing does it where no segmenter will make a mask later.
 func (sc *scorer) setLumaViews(p *prepared) bool {
 	if p.lumaSet {
-		return p.lumaIC
+		return p.mono != nil && p.mono.g != nil // calibrating adds a reference-only view where IC does not compare
 	}
 	p.lumaSet = true
 	below := sc.opt.Config.IC.LumaBelow
@@ -310,7 +310,6 @@ func (sc *scorer) setLumaViews(p *prepared) bool {
 		return false
 	}
 	p.mono = &lumaViews{r: lumaView(p.rID), g: lumaView(p.gID)}
-	p.lumaIC = true
 	return true
 }
 

@@ -40,8 +40,7 @@ type prepared struct {
 	clauses      []string
 	spread       float64    // metrics.ColourSpread of G's subject, once its mask is known
 	mono         *lumaViews // G's subject has no colours to compare (spread below ic.luma_below)
-	lumaSet      bool       // setLumaViews ran; lumaIC is its answer
-	lumaIC       bool
+	lumaSet      bool       // setLumaViews ran
 }
 
 // lumaViews are the identity encoder's inputs that IC compares where the generated subject
